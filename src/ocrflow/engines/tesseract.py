@@ -1,0 +1,202 @@
+"""The embedded engine: Tesseract (libtesseract bundled in the tesserocr wheel) with the tessdata-fast models
+from PyPI. Runs offline, needs no account.
+
+Each page is uprighted for OCR only (turn and skew from `imaging.alignment`); the boxes are mapped back onto
+the page as given. A page that reads badly gets a second look: Tesseract's orientation detection (OSD)
+catches text upside down or turned the other way, and the better reading wins.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import tessdata
+import tesserocr
+from PIL import Image
+from tesserocr import PSM, RIL, PyTessBaseAPI
+
+from ocrflow.document import BBox, Block, Line, PageWarning, Point, Word, WarningCode
+from ocrflow.engines.base import RecognizedPage
+from ocrflow.errors import LanguageNotAvailableError, OcrEngineError
+from ocrflow.geometry import clamp01
+from ocrflow.imaging.alignment import Alignment, BackMapping, back_mapping, estimate_alignment, upright
+
+#: a reading below this mean confidence gets the orientation second look
+RETRY_CONFIDENCE = 0.70
+#: a page whose mean word confidence is below this is flagged
+LOW_CONFIDENCE = 0.60
+#: a page with fewer words than this is flagged
+FEW_WORDS = 3
+#: Tesseract's orientation guess must be at least this sure to be tried
+OSD_MIN_CONFIDENCE = 1.0
+
+
+def default_tessdata_path() -> Path:
+    return Path(os.environ.get("OCRFLOW_TESSDATA") or tessdata.data_path())
+
+
+class TesseractEngine:
+    name = "tesseract"
+
+    def __init__(self, tessdata_path: Path | None = None) -> None:
+        self.tessdata_path = Path(tessdata_path or default_tessdata_path())
+        self._local = threading.local()
+
+    @property
+    def version(self) -> str:
+        return tesserocr.tesseract_version().split()[1]
+
+    def available_languages(self) -> list[str]:
+        if not self.tessdata_path.is_dir():
+            return []
+        return sorted(p.stem for p in self.tessdata_path.glob("*.traineddata") if p.stem != "osd")
+
+    def check_languages(self, languages: Sequence[str]) -> None:
+        available = self.available_languages()
+        missing = [code for code in languages if code not in available]
+        if missing:
+            raise LanguageNotAvailableError(
+                f"no Tesseract language data for {', '.join(missing)} in {self.tessdata_path} "
+                f"(installed: {', '.join(available) or 'none'})", languages=missing,
+            )
+
+    # one API object per thread and language set: creating one costs ~0.1 s, so they are kept
+    def _api(self, languages: Sequence[str]) -> PyTessBaseAPI:
+        cache: dict[str, PyTessBaseAPI] = self._local.__dict__.setdefault("apis", {})
+        key = "+".join(languages)
+        if key not in cache:
+            self.check_languages(languages)
+            try:
+                cache[key] = PyTessBaseAPI(path=str(self.tessdata_path), lang=key, psm=PSM.AUTO)
+            except RuntimeError as exc:
+                raise OcrEngineError(f"Tesseract could not start for {key}: {exc}") from None
+        return cache[key]
+
+    def _osd(self) -> PyTessBaseAPI | None:
+        if not (self.tessdata_path / "osd.traineddata").is_file():
+            return None
+        if not hasattr(self._local, "osd"):
+            self._local.osd = PyTessBaseAPI(path=str(self.tessdata_path), lang="osd", psm=PSM.OSD_ONLY)
+        return self._local.osd
+
+    def recognize(self, image: Image.Image, languages: Sequence[str]) -> RecognizedPage:
+        gray = image if image.mode == "L" else image.convert("L")
+        alignment = estimate_alignment(gray)
+        best = self._read(gray, alignment, languages)
+        if best.word_count < FEW_WORDS * 4 or (best.confidence or 0) < RETRY_CONFIDENCE:
+            for other in self._orientation_candidates(gray, alignment):
+                reading = self._read(gray, other, languages)
+                if _quality(reading) > _quality(best):
+                    best = reading
+        return _with_warnings(best)
+
+    def _orientation_candidates(self, gray: Image.Image, alignment: Alignment) -> list[Alignment]:
+        """Other ways up worth reading: Tesseract's OSD guess, else the opposite turn."""
+        candidates = []
+        osd = self._osd()
+        if osd is not None:
+            osd.SetImage(upright(gray, alignment))
+            guess = osd.DetectOrientationScript()
+            if guess and guess["orient_conf"] >= OSD_MIN_CONFIDENCE and guess["orient_deg"] % 360:
+                turn = (alignment.turn + int(guess["orient_deg"])) % 360
+                candidates.append(Alignment(turn, alignment.skew))
+        if not candidates:
+            candidates.append(Alignment((alignment.turn + 180) % 360, alignment.skew))
+        return candidates
+
+    def _read(self, gray: Image.Image, alignment: Alignment, languages: Sequence[str]) -> RecognizedPage:
+        uprighted = upright(gray, alignment)
+        mapping = back_mapping(gray, uprighted, alignment)
+        api = self._api(languages)
+        api.SetImage(uprighted)
+        if not api.Recognize():
+            raise OcrEngineError("Tesseract failed to recognise the page")
+        blocks = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
+        api.Clear()
+        confidences = [w.confidence for b in blocks for ln in b.lines for w in ln.words if w.confidence is not None]
+        confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
+        return RecognizedPage(
+            blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
+            skew_degrees=alignment.skew,
+        )
+
+
+def _quality(reading: RecognizedPage) -> float:
+    return (reading.confidence or 0.0) * reading.word_count
+
+
+def _with_warnings(reading: RecognizedPage) -> RecognizedPage:
+    warnings = []
+    if reading.text_orientation:
+        warnings.append(PageWarning(code=WarningCode.ROTATED,
+                                    message=f"text was turned {reading.text_orientation} degrees; read uprighted"))
+    if reading.skew_degrees:
+        warnings.append(PageWarning(code=WarningCode.SKEWED,
+                                    message=f"page was skewed {reading.skew_degrees:+.1f} degrees; deskewed for OCR"))
+    if reading.word_count < FEW_WORDS:
+        warnings.append(PageWarning(code=WarningCode.FEW_WORDS,
+                                    message=f"only {reading.word_count} words found: blank or unreadable page?"))
+    if reading.confidence is not None and reading.confidence < LOW_CONFIDENCE:
+        warnings.append(PageWarning(code=WarningCode.LOW_CONFIDENCE,
+                                    message=f"mean word confidence {reading.confidence:.2f} is low"))
+    return RecognizedPage(reading.blocks, reading.confidence, reading.text_orientation,
+                          reading.skew_degrees, warnings)
+
+
+def _confidence(value: float) -> float | None:
+    return None if value is None or value < 0 else round(min(value, 100.0) / 100.0, 4)
+
+
+def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, int], rotated: bool) -> list[Block]:
+    width, height = size
+    blocks: list[dict] = []
+    iterator = api.GetIterator()
+    if iterator is None:
+        return []
+    for word in tesserocr.iterate_level(iterator, RIL.WORD):
+        text = (word.GetUTF8Text(RIL.WORD) or "").strip()
+        box = word.BoundingBox(RIL.WORD)
+        if word.IsAtBeginningOf(RIL.BLOCK) or not blocks:
+            blocks.append({"confidence": _confidence(word.Confidence(RIL.BLOCK)), "lines": []})
+        if word.IsAtBeginningOf(RIL.TEXTLINE) or not blocks[-1]["lines"]:
+            blocks[-1]["lines"].append({"confidence": _confidence(word.Confidence(RIL.TEXTLINE)), "words": []})
+        if not text or box is None:
+            continue
+        corners = [mapping.point(x, y) for x, y in
+                   ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3]))]
+        points = [Point(x=clamp01(x / width), y=clamp01(y / height)) for x, y in corners]
+        bbox = BBox(x0=min(p.x for p in points), y0=min(p.y for p in points),
+                    x1=max(p.x for p in points), y1=max(p.y for p in points))
+        blocks[-1]["lines"][-1]["words"].append(
+            Word(text=text, bbox=bbox, polygon=points if rotated else None,
+                 confidence=_confidence(word.Confidence(RIL.WORD)))
+        )
+    result = []
+    for block in blocks:
+        lines = [_line(raw) for raw in block["lines"] if raw["words"]]
+        if lines:
+            result.append(Block(bbox=_union([ln.bbox for ln in lines]), confidence=block["confidence"], lines=lines))
+    return result
+
+
+def _line(raw: dict) -> Line:
+    words: list[Word] = raw["words"]
+    polygon = None
+    if words[0].polygon and words[-1].polygon:
+        first, last = words[0].polygon, words[-1].polygon
+        polygon = [first[0], last[1], last[2], first[3]]
+    return Line(text=" ".join(w.text for w in words), bbox=_union([w.bbox for w in words]), polygon=polygon,
+                confidence=raw["confidence"], words=words)
+
+
+def _union(boxes: list[BBox | None]) -> BBox | None:
+    present = [b for b in boxes if b is not None]
+    if not present:
+        return None
+    out = present[0]
+    for box in present[1:]:
+        out = out.union(box)
+    return out

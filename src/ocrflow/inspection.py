@@ -1,0 +1,245 @@
+"""Input inspection by content, never by name: what the file is, its pages, and whether it can be read.
+
+`inspect_document` either returns an `InputInfo` or raises one of the typed `InputError`s with one clear line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from enum import StrEnum
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocrflow.errors import (
+    DamagedImageError,
+    DamagedPdfError,
+    EmptyFileError,
+    ImageTooLargeError,
+    NoPagesError,
+    NotADocumentError,
+    PasswordProtectedError,
+    TooManyPagesError,
+    UnsupportedTypeError,
+)
+from ocrflow.limits import InputLimits
+from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
+
+
+class MediaType(StrEnum):
+    PDF = "application/pdf"
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    TIFF = "image/tiff"
+    GIF = "image/gif"
+    BMP = "image/bmp"
+
+    @property
+    def is_image(self) -> bool:
+        return self is not MediaType.PDF
+
+
+_IMAGE_FORMATS = {"PNG": MediaType.PNG, "JPEG": MediaType.JPEG, "TIFF": MediaType.TIFF,
+                  "GIF": MediaType.GIF, "BMP": MediaType.BMP}
+
+# Recognisable files we do not OCR: named in the error so the user knows what we saw.
+_KNOWN_UNSUPPORTED: list[tuple[bytes, int, str]] = [
+    (b"PK\x03\x04", 0, "a ZIP archive (or an Office document)"),
+    (b"WEBP", 8, "a WebP image"),
+    (b"ftypheic", 4, "a HEIC image"),
+    (b"ftypavif", 4, "an AVIF image"),
+    (b"%!PS", 0, "a PostScript file"),
+    (b"AT&TFORM", 0, "a DjVu document"),
+    (b"\x00\x00\x00\x0cjP  ", 0, "a JPEG 2000 image"),
+    (b"\xd0\xcf\x11\xe0", 0, "a legacy Office document"),
+    (b"\x1f\x8b", 0, "a gzip archive"),
+    (b"Rar!", 0, "a RAR archive"),
+    (b"7z\xbc\xaf", 0, "a 7-Zip archive"),
+]
+
+
+class PageInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    width: float = Field(description="Displayed width: points for PDF pages, pixels for images")
+    height: float
+    rotation: int = 0
+    image_dpi: float | None = Field(default=None, description="Resolution of the page's largest image")
+    has_text: bool = False
+
+
+class InputInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    media_type: MediaType
+    size: int
+    sha256: str
+    pages: list[PageInfo]
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+def sniff_media_type(data: bytes) -> MediaType:
+    """The document type, from its leading bytes. Raises for anything we cannot OCR."""
+    if not data:
+        raise EmptyFileError("the file is empty")
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return MediaType.PDF
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaType.PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return MediaType.JPEG
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return MediaType.TIFF
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return MediaType.GIF
+    if head.startswith(b"BM") and len(head) >= 26:
+        return MediaType.BMP
+    for signature, offset, what in _KNOWN_UNSUPPORTED:
+        if head[offset:offset + len(signature)] == signature:
+            raise UnsupportedTypeError(f"unsupported file type: this is {what}; send a PDF, PNG, JPEG, TIFF, GIF or BMP")
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
+        raise NotADocumentError("not a document: this is HTML/XML text, not a PDF or an image")
+    raise NotADocumentError("not a document: the content is neither a PDF nor a supported image")
+
+
+def inspect_document(data: bytes, limits: InputLimits | None = None) -> InputInfo:
+    limits = limits or InputLimits()
+    media_type = sniff_media_type(data)
+    if len(data) > limits.max_bytes:
+        raise ImageTooLargeError(
+            f"the file is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes", limit=limits.max_bytes
+        )
+    if media_type is MediaType.PDF:
+        pages = _inspect_pdf(data, limits)
+    else:
+        pages = _inspect_image(data, media_type, limits)
+    if not pages:
+        raise NoPagesError("the document has no pages")
+    if len(pages) > limits.max_pages:
+        raise TooManyPagesError(
+            f"the document has {len(pages)} pages; the limit is {limits.max_pages}", limit=limits.max_pages
+        )
+    return InputInfo(media_type=media_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(), pages=pages)
+
+
+def open_pdf(data: bytes) -> pdfium.PdfDocument:
+    """Open a PDF with pdfium, turning its failures into typed errors. Call with PDFIUM_LOCK held."""
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
+        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_SECURITY:
+            raise PasswordProtectedError("the PDF uses an unsupported security handler") from None
+        raise DamagedPdfError("the PDF is damaged and cannot be read") from None
+
+
+def _inspect_pdf(data: bytes, limits: InputLimits) -> list[PageInfo]:
+    with PDFIUM_LOCK:
+        pdf = open_pdf(data)
+        try:
+            count = len(pdf)
+            if count > limits.max_pages:
+                raise TooManyPagesError(
+                    f"the document has {count} pages; the limit is {limits.max_pages}", limit=limits.max_pages
+                )
+            pages = []
+            for index in range(count):
+                try:
+                    page = pdf[index]
+                except pdfium.PdfiumError:
+                    raise DamagedPdfError(f"page {index + 1} of the PDF is damaged and cannot be read") from None
+                try:
+                    pages.append(_inspect_pdf_page(index, page, limits))
+                finally:
+                    page.close()
+            return pages
+        finally:
+            pdf.close()
+
+
+def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits) -> PageInfo:
+    width, height = page.get_size()
+    rotation = page.get_rotation() % 360
+    if width <= 0 or height <= 0:
+        raise DamagedPdfError(f"page {index + 1} of the PDF has no area")
+    if rotation in (90, 270):
+        width, height = height, width
+    best_dpi: float | None = None
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+        meta = obj.get_metadata()
+        if meta.width * meta.height > limits.max_pixels:
+            raise ImageTooLargeError(
+                f"page {index + 1} holds a {meta.width}x{meta.height} image; the limit is "
+                f"{limits.max_pixels:,} pixels", limit=limits.max_pixels,
+            )
+        left, bottom, right, top = obj.get_bounds()
+        covered = max(right - left, 0) * max(top - bottom, 0)
+        if covered < 0.05 * width * height:  # logos and stamps don't set the page's resolution
+            continue
+        dpi = min(meta.horizontal_dpi, meta.vertical_dpi)
+        if dpi > 0 and (best_dpi is None or dpi > best_dpi):
+            best_dpi = float(dpi)
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+    finally:
+        textpage.close()
+    has_text = any(not ch.isspace() for ch in text)
+    return PageInfo(index=index, width=width, height=height, rotation=rotation, image_dpi=best_dpi, has_text=has_text)
+
+
+def _inspect_image(data: bytes, media_type: MediaType, limits: InputLimits) -> list[PageInfo]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            raise ImageTooLargeError(f"the image exceeds the limit of {limits.max_pixels:,} pixels") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            raise DamagedImageError(f"the {media_type.name} image is damaged and cannot be read") from None
+    with image:
+        detected = _IMAGE_FORMATS.get(image.format or "")
+        if detected is None:
+            raise UnsupportedTypeError(f"unsupported image format {image.format!r}")
+        frames = getattr(image, "n_frames", 1)
+        if media_type is MediaType.GIF:
+            frames = 1  # an animated GIF is one picture, not a document: read its first frame
+        if frames > limits.max_pages:
+            raise TooManyPagesError(f"the image has {frames} pages; the limit is {limits.max_pages}")
+        pages = []
+        for index in range(frames):
+            try:
+                image.seek(index)
+            except (EOFError, OSError, ValueError):
+                raise DamagedImageError(f"page {index + 1} of the {media_type.name} image is damaged") from None
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise DamagedImageError(f"page {index + 1} of the image has no pixels")
+            if width * height > limits.max_pixels:
+                raise ImageTooLargeError(
+                    f"page {index + 1} is {width}x{height} pixels; the limit is {limits.max_pixels:,} pixels",
+                    limit=limits.max_pixels,
+                )
+            pages.append(PageInfo(index=index, width=width, height=height, image_dpi=_image_dpi(image)))
+        return pages
+
+
+def _image_dpi(image: Image.Image) -> float | None:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(min(dpi[0], dpi[1])) if dpi else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    # JFIF "aspect ratio only" files report 1 dpi; anything under 30 dpi is not a real scan resolution.
+    return value if value and value >= 30 else None

@@ -1,0 +1,143 @@
+"""The searchable-PDF builder: the original file plus a normalized document in, a PDF out.
+
+Original pages stay as they are - PDF inputs are edited in place with pikepdf (qpdf), so image streams are
+copied byte for byte; image inputs are wrapped into PDF by img2pdf without re-encoding - and each OCRed page
+gets an invisible text layer (see `text_layer`). Pages that already carried text are left alone.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from importlib import resources
+from pathlib import Path
+from typing import BinaryIO
+
+import img2pdf
+import pikepdf
+from PIL import Image, ImageOps
+from pikepdf import Array, Dictionary, Name
+
+from ocrflow.document import Document, TextSource
+from ocrflow.errors import DamagedImageError, DamagedPdfError, PasswordProtectedError
+from ocrflow.inspection import InputInfo, MediaType
+from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
+from ocrflow.pdf.text_layer import page_text_stream
+
+FONT_NAME = "GlyphLessFont"
+
+
+def build_searchable_pdf(source: bytes, info: InputInfo, document: Document, out: BinaryIO | Path) -> None:
+    """Write the searchable PDF of `source` to `out` (a path or a binary file object)."""
+    with _open_base(source, info) as pdf:
+        font = None
+        for page_doc in document.pages:
+            if page_doc.text_source is TextSource.PDF or page_doc.index >= len(pdf.pages):
+                continue
+            page = pdf.pages[page_doc.index]
+            if not any(word.text for word in page_doc.words()):
+                continue
+            if font is None:
+                font = _glyphless_font(pdf)
+            name = str(page.add_resource(font, Name.Font, prefix="OCR"))
+            frame = display_frame(page)
+            width, height = frame.display_size
+            stream = page_text_stream(page_doc, name.lstrip("/"), width, height, frame.display_to_user())
+            page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+            page.contents_add(pikepdf.Stream(pdf, b"\nQ\n" + stream), prepend=False)
+        pdf.docinfo[Name.Producer] = "ocrflow"
+        pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def display_frame(page: pikepdf.Page) -> DisplayFrame:
+    box = [float(v) for v in page.cropbox]
+    left, right = sorted((box[0], box[2]))
+    bottom, top = sorted((box[1], box[3]))
+    return DisplayFrame(left, bottom, right, top, normalize_rotation(_inherited(page.obj, Name.Rotate, 0)))
+
+
+def _inherited(obj: pikepdf.Dictionary, key: Name, default: object) -> object:
+    seen = 0
+    while obj is not None and seen < 64:
+        if key in obj:
+            return obj[key]
+        obj = obj.get(Name.Parent)
+        seen += 1
+    return default
+
+
+def _open_base(source: bytes, info: InputInfo) -> pikepdf.Pdf:
+    if info.media_type is MediaType.PDF:
+        try:
+            return pikepdf.open(io.BytesIO(source))
+        except pikepdf.PasswordError:
+            raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
+        except pikepdf.PdfError:
+            raise DamagedPdfError("the PDF is damaged and cannot be rewritten") from None
+    return pikepdf.open(io.BytesIO(image_to_pdf(source, info)))
+
+
+def image_to_pdf(source: bytes, info: InputInfo) -> bytes:
+    """Wrap an image (all TIFF pages) into PDF. img2pdf copies JPEG, PNG and CCITT data without re-encoding;
+    what it cannot take as it is (alpha channels, some palettes) is flattened losslessly first."""
+    try:
+        return img2pdf.convert(source, rotation=img2pdf.Rotation.ifvalid)
+    except (img2pdf.AlphaChannelError, img2pdf.ImageOpenError, ValueError, TypeError, OSError):
+        pass
+    try:
+        with Image.open(io.BytesIO(source)) as image:
+            frames = []
+            count = getattr(image, "n_frames", 1) if info.media_type is MediaType.TIFF else 1
+            for index in range(count):
+                image.seek(index)
+                frame = ImageOps.exif_transpose(image.copy())
+                if frame.mode in ("RGBA", "LA", "P", "PA") or "transparency" in frame.info:
+                    rgba = frame.convert("RGBA")
+                    flat = Image.new("RGB", rgba.size, (255, 255, 255))
+                    flat.paste(rgba, mask=rgba.getchannel("A"))
+                    frame = flat
+                elif frame.mode not in ("1", "L", "RGB", "CMYK"):
+                    frame = frame.convert("RGB")
+                buffer = io.BytesIO()
+                dpi = image.info.get("dpi")
+                frame.save(buffer, "PNG", dpi=dpi if dpi else (300, 300))
+                frames.append(buffer.getvalue())
+        return img2pdf.convert(frames)
+    except (OSError, ValueError, img2pdf.ImageOpenError) as exc:
+        raise DamagedImageError(f"the image cannot be wrapped into a PDF: {exc}") from None
+
+
+def _glyphless_font(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    ttf = resources.files("ocrflow.pdf").joinpath("glyphless.ttf").read_bytes()
+    font_file = pikepdf.Stream(pdf, ttf)
+    font_file[Name.Length1] = len(ttf)
+    descriptor = pdf.make_indirect(Dictionary(
+        Type=Name.FontDescriptor, FontName=Name(f"/{FONT_NAME}"), Flags=5,
+        FontBBox=Array([0, 0, 500, 1000]), ItalicAngle=0, Ascent=1000, Descent=0, CapHeight=1000, StemV=80,
+        FontFile2=font_file,
+    ))
+    cid_to_gid = pikepdf.Stream(pdf, zlib.compress(b"\x00\x01" * 65536, 9))
+    cid_to_gid[Name.Filter] = Name.FlateDecode
+    cid_font = pdf.make_indirect(Dictionary(
+        Type=Name.Font, Subtype=Name.CIDFontType2, BaseFont=Name(f"/{FONT_NAME}"),
+        CIDSystemInfo=Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0),
+        FontDescriptor=descriptor, DW=500, CIDToGIDMap=cid_to_gid,
+    ))
+    to_unicode = pikepdf.Stream(pdf, _identity_to_unicode())
+    return pdf.make_indirect(Dictionary(
+        Type=Name.Font, Subtype=Name.Type0, BaseFont=Name(f"/{FONT_NAME}"), Encoding=Name("/Identity-H"),
+        DescendantFonts=Array([cid_font]), ToUnicode=to_unicode,
+    ))
+
+
+def _identity_to_unicode() -> bytes:
+    ranges = [f"<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>" for hi in range(256) if not 0xD8 <= hi <= 0xDF]
+    chunks = [ranges[i:i + 100] for i in range(0, len(ranges), 100)]
+    body = "\n".join(f"{len(chunk)} beginbfrange\n" + "\n".join(chunk) + "\nendbfrange" for chunk in chunks)
+    return (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        f"{body}\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    ).encode("ascii")

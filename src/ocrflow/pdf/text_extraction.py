@@ -1,0 +1,74 @@
+"""Read the text a PDF page already carries (born-digital pages, a provider's searchable PDF) into the
+normalized model: words and lines with boxes on the displayed page, no confidence (none exists)."""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+
+from ocrflow.document import BBox, Block, Line, Word
+from ocrflow.geometry import clamp01
+from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
+
+
+def page_frame(page: pdfium.PdfPage) -> DisplayFrame:
+    left, bottom, right, top = page.get_cropbox()
+    return DisplayFrame(min(left, right), min(bottom, top), max(left, right), max(bottom, top),
+                        normalize_rotation(page.get_rotation()))
+
+
+def extract_page_blocks(page: pdfium.PdfPage) -> list[Block]:
+    """The page's text as one block of lines of words. Call with PDFIUM_LOCK held."""
+    frame = page_frame(page)
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        lines: list[Line] = []
+        words: list[Word] = []
+        chars: list[str] = []
+        box: list[float] | None = None
+
+        def end_word() -> None:
+            nonlocal chars, box
+            if chars and box is not None:
+                words.append(Word(text="".join(chars), bbox=_bbox(frame, box)))
+            chars, box = [], None
+
+        def end_line() -> None:
+            nonlocal words
+            end_word()
+            if words:
+                bbox = words[0].bbox
+                for word in words[1:]:
+                    bbox = bbox.union(word.bbox) if bbox and word.bbox else bbox
+                lines.append(Line(text=" ".join(w.text for w in words), bbox=bbox, words=words))
+            words = []
+
+        for index in range(count):
+            char = textpage.get_text_range(index, 1)
+            if char in ("\r", "\n"):
+                end_line()
+                continue
+            if not char or char.isspace() or char == "\x00":
+                end_word()
+                continue
+            left, bottom, right, top = textpage.get_charbox(index, loose=True)
+            box = [left, bottom, right, top] if box is None else [
+                min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
+            chars.append(char)
+        end_line()
+    finally:
+        textpage.close()
+    if not lines:
+        return []
+    bbox = lines[0].bbox
+    for line in lines[1:]:
+        bbox = bbox.union(line.bbox) if bbox and line.bbox else bbox
+    return [Block(bbox=bbox, lines=lines)]
+
+
+def _bbox(frame: DisplayFrame, box: list[float]) -> BBox:
+    left, bottom, right, top = box
+    corners = [frame.user_to_fraction(x, y) for x, y in ((left, bottom), (right, top), (left, top), (right, bottom))]
+    xs = [clamp01(x) for x, _ in corners]
+    ys = [clamp01(y) for _, y in corners]
+    return BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys))

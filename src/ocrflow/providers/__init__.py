@@ -1,0 +1,1 @@
+"""OCR providers: the embedded engine and the REST providers, behind one interface."""
