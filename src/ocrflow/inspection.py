@@ -10,6 +10,7 @@ import io
 import warnings
 from enum import StrEnum
 
+import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, UnidentifiedImageError
@@ -141,6 +142,25 @@ def open_pdf(data: bytes) -> pdfium.PdfDocument:
             raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
         if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_SECURITY:
             raise PasswordProtectedError("the PDF uses an unsupported security handler") from None
+    # pdfium gave up; qpdf repairs more kinds of damage (broken xref, bad offsets) - try its rewrite once
+    repaired = _repair_with_qpdf(data)
+    try:
+        return pdfium.PdfDocument(repaired)
+    except pdfium.PdfiumError:
+        raise DamagedPdfError("the PDF is damaged and cannot be read") from None
+
+
+def _repair_with_qpdf(data: bytes) -> bytes:
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            if len(pdf.pages) == 0:
+                raise NoPagesError("the PDF has no pages")
+            out = io.BytesIO()
+            pdf.save(out)
+            return out.getvalue()
+    except pikepdf.PasswordError:
+        raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
+    except pikepdf.PdfError:
         raise DamagedPdfError("the PDF is damaged and cannot be read") from None
 
 
@@ -169,12 +189,10 @@ def _inspect_pdf(data: bytes, limits: InputLimits) -> list[PageInfo]:
 
 
 def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits) -> PageInfo:
-    width, height = page.get_size()
+    width, height = page.get_size()  # pdfium reports the displayed size: /Rotate already applied
     rotation = page.get_rotation() % 360
     if width <= 0 or height <= 0:
         raise DamagedPdfError(f"page {index + 1} of the PDF has no area")
-    if rotation in (90, 270):
-        width, height = height, width
     best_dpi: float | None = None
     for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
         meta = obj.get_metadata()

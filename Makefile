@@ -1,0 +1,39 @@
+# ocrflow - every target sets up what it needs on a fresh machine.
+#   make demo    OCR the sample documents on the embedded engine and show the results
+#   make test    the whole offline test suite
+#   make bench   speed / size / accuracy figures vs OCRmyPDF (not part of make test)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+
+.PHONY: demo test bench schema lint clean system-test-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs.
+system-test-deps:
+	@command -v pdftotext >/dev/null || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq poppler-utils >/dev/null; }
+
+demo: $(STAMP)
+	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo
+
+test: $(STAMP) system-test-deps
+	$(PY) -m pytest -n 2 -q
+
+schema: $(STAMP)
+	$(PY) -m ocrflow.cli schema --write schemas/document.v1.schema.json
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench tools
+
+bench: $(STAMP)
+	$(MAKE) -C bench run
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

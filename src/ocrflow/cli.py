@@ -1,0 +1,82 @@
+"""`ocrflow` command line. Bad inputs get one line each on stderr and a non-zero exit; never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ocrflow.errors import OcrflowError
+from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocrflow", description="OCR documents into JSON, text and searchable PDF.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ocr = commands.add_parser("ocr", help="OCR files: writes <stem>.json, <stem>.txt, <stem>.searchable.pdf")
+    ocr.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    ocr.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    ocr.add_argument("--provider", default=os.environ.get("OCRFLOW_PROVIDER", DEFAULT_PROVIDER.value),
+                     choices=[p.value for p in ProviderName])
+    ocr.add_argument("--lang", default=os.environ.get("OCRFLOW_LANG", "eng"),
+                     help="language code(s): eng, deu, en+de (default: eng)")
+    ocr.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    schema = commands.add_parser("schema", help="print (or check) the normalized document's JSON Schema")
+    schema.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead of stdout")
+
+    demo = commands.add_parser("demo", help="OCR the sample documents and show a table of results")
+    demo.add_argument("--samples", type=Path, default=Path("events/samples"))
+    demo.add_argument("-o", "--output", type=Path, default=Path("out/demo"))
+    demo.add_argument("--provider", default=os.environ.get("OCRFLOW_PROVIDER", DEFAULT_PROVIDER.value))
+
+    samples = commands.add_parser("samples", help="write the sample documents and their known text")
+    samples.add_argument("directory", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "ocr":
+            from ocrflow.cli_ocr import ocr_command
+
+            return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
+                               progress=not args.quiet, debug=args.debug)
+        if args.command == "schema":
+            from ocrflow.document import document_json_schema_text
+
+            text = document_json_schema_text()
+            if args.write:
+                args.write.parent.mkdir(parents=True, exist_ok=True)
+                args.write.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+            return EXIT_OK
+        if args.command == "demo":
+            from ocrflow.demo import run_demo
+
+            return run_demo(args.samples, args.output, provider=args.provider)
+        if args.command == "samples":
+            from ocrflow.samples import write_samples
+
+            for path in write_samples(args.directory):
+                print(path)
+            return EXIT_OK
+    except OcrflowError as exc:
+        print(f"ocrflow: error: {exc} [{exc.code}]", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("ocrflow: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""`ocrflow ocr`: one document after another, a progress bar over pages, one clear line per bad input."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ocrflow.errors import OcrflowError
+from ocrflow.outputs import write_outputs
+from ocrflow.service import OcrOutcome, run_ocr
+
+
+def _fail(path: Path, message: str, code: str) -> None:
+    print(f"ocrflow: {path}: {message} [{code}]", file=sys.stderr)
+
+
+def ocr_one(path: Path, *, provider: str, languages: str, progress: Progress | None) -> OcrOutcome:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _InputProblem("no such file", "not_found") from None
+    except IsADirectoryError:
+        raise _InputProblem("is a directory, not a file", "not_a_file") from None
+    except PermissionError:
+        raise _InputProblem("permission denied", "unreadable") from None
+    except OSError as exc:
+        raise _InputProblem(f"cannot read: {exc.strerror}", "unreadable") from None
+    task = progress.add_task(path.name, total=None) if progress else None
+
+    def on_page(done: int, total: int) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, completed=done, total=total)
+
+    try:
+        return run_ocr(data, filename=path.name, provider=provider, languages=languages, on_page=on_page)
+    finally:
+        if progress is not None and task is not None:
+            progress.remove_task(task)
+
+
+class _InputProblem(Exception):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: str, progress: bool,
+                debug: bool = False) -> int:
+    failures = 0
+    stems: dict[str, Path] = {}
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
+                   TimeElapsedColumn(), transient=True, disable=not (progress and sys.stderr.isatty()))
+    with bar:
+        for path in inputs:
+            stem = path.stem
+            if stem in stems:
+                _fail(path, f"its outputs would overwrite those of {stems[stem]}", "duplicate_name")
+                failures += 1
+                continue
+            stems[stem] = path
+            try:
+                outcome = ocr_one(path, provider=provider, languages=languages, progress=bar)
+                written = write_outputs(outcome, out_dir, stem)
+            except _InputProblem as exc:
+                _fail(path, str(exc), exc.code)
+                failures += 1
+                continue
+            except OcrflowError as exc:
+                _fail(path, exc.message, exc.code)
+                failures += 1
+                continue
+            except OSError as exc:
+                _fail(path, f"cannot write results to {out_dir}: {exc.strerror}", "write_failed")
+                failures += 1
+                continue
+            except Exception as exc:  # an ocrflow bug: still one line, never a traceback unless asked
+                if debug:
+                    traceback.print_exc()
+                _fail(path, f"internal error ({type(exc).__name__}); please report it", "internal_error")
+                failures += 1
+                continue
+            pages = outcome.document.source.page_count
+            print(f"{path} -> {written['json'].name}, {written['txt'].name}, {written['pdf'].name} "
+                  f"({pages} page{'s' if pages != 1 else ''})")
+    return 1 if failures else 0
