@@ -137,11 +137,8 @@ def open_pdf(data: bytes) -> pdfium.PdfDocument:
     """Open a PDF with pdfium, turning its failures into typed errors. Call with PDFIUM_LOCK held."""
     try:
         return pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
-            raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
-        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_SECURITY:
-            raise PasswordProtectedError("the PDF uses an unsupported security handler") from None
+    except pdfium.PdfiumError:
+        pass  # pdfium's error code is process-global and can be stale: let qpdf say what is wrong
     # pdfium gave up; qpdf repairs more kinds of damage (broken xref, bad offsets) - try its rewrite once
     repaired = _repair_with_qpdf(data)
     try:

@@ -20,9 +20,10 @@ Vector = tuple[float, float]
 
 @dataclass(frozen=True)
 class _LineFrame:
-    origin: Vector     # bottom-left of the line, display points
-    direction: Vector  # unit vector along the baseline
-    height: float
+    direction: Vector  # unit vector along the text, a multiple of 90 degrees on the displayed page
+    normal: Vector     # unit vector from baseline towards the top of the letters
+    height: float      # line height, measured across the text
+    center: float | None  # position of the line's middle along `normal`; None when the line is skewed
 
 
 def _to_display(point: Point, width: float, height: float) -> Vector:
@@ -38,26 +39,39 @@ def _corners(bbox: BBox | None, polygon: list[Point] | None, width: float, heigh
             (bbox.x1 * width, (1 - bbox.y1) * height), (bbox.x0 * width, (1 - bbox.y1) * height)]
 
 
+def _dot(a: Vector, b: Vector) -> float:
+    return a[0] * b[0] + a[1] * b[1]
+
+
 def _line_frame(line: Line, width: float, height: float) -> _LineFrame | None:
+    """Text is drawn along the nearest multiple of 90 degrees: PDF text extractors split words whose letters
+    drift off a slanted baseline. A skewed line's words each sit on their own centre instead."""
     corners = _corners(line.bbox, line.polygon, width, height)
     if corners is None:
         return None
     top_left, _, bottom_right, bottom_left = corners
     dx, dy = bottom_right[0] - bottom_left[0], bottom_right[1] - bottom_left[1]
-    length = math.hypot(dx, dy)
     line_height = math.hypot(top_left[0] - bottom_left[0], top_left[1] - bottom_left[1])
-    if length <= 0 or line_height <= 0:
+    if math.hypot(dx, dy) <= 0 or line_height <= 0:
         return None
-    return _LineFrame(bottom_left, (dx / length, dy / length), line_height)
+    angle = math.degrees(math.atan2(dy, dx))
+    snapped = round(angle / 90.0) * 90
+    rad = math.radians(snapped)
+    direction = (round(math.cos(rad)), round(math.sin(rad)))
+    normal = (-direction[1], direction[0])
+    aligned = abs(angle - snapped) < 0.5
+    center = sum(_dot(c, normal) for c in corners) / 4 if aligned else None
+    return _LineFrame(direction, normal, line_height, center)
 
 
-def _span(word: Word, frame: _LineFrame, width: float, height: float) -> tuple[float, float] | None:
+def _placement(word: Word, frame: _LineFrame, width: float, height: float) -> tuple[float, float, float] | None:
+    """(start, end) along the text direction and the baseline's offset along the normal."""
     corners = _corners(word.bbox, word.polygon, width, height)
     if corners is None:
         return None
-    along = [(x - frame.origin[0]) * frame.direction[0] + (y - frame.origin[1]) * frame.direction[1]
-             for x, y in corners]
-    return min(along), max(along)
+    along = [_dot(c, frame.direction) for c in corners]
+    center = frame.center if frame.center is not None else sum(_dot(c, frame.normal) for c in corners) / 4
+    return min(along), max(along), center - frame.height / 2
 
 
 def encode_text(text: str) -> str:
@@ -81,24 +95,23 @@ def page_text_stream(page: Page, font: str, display_width: float, display_height
             if frame is None:
                 continue
             size = frame.height
-            cos, sin = frame.direction
-            spans = [(_span(w, frame, display_width, display_height), w) for w in line.words if w.text]
-            spans = [(s, w) for s, w in spans if s is not None and s[1] > s[0]]
-            if not spans:
+            (cos, sin), (nx, ny) = frame.direction, frame.normal
+            placed = [(_placement(w, frame, display_width, display_height), w) for w in line.words if w.text]
+            placed = [(p, w) for p, w in placed if p is not None and p[1] > p[0]]
+            if not placed:
                 continue
             ops.append(f"/{font} {_num(size)} Tf")
-            for position, ((start, end), word) in enumerate(spans):
-                x = frame.origin[0] + start * cos
-                y = frame.origin[1] + start * sin
+            for position, ((start, end, base), word) in enumerate(placed):
+                x, y = start * cos + base * nx, start * sin + base * ny
                 scale = 100.0 * (end - start) / (len(word.text) * GLYPH_ADVANCE * size)
-                ops.append(f"{_num(scale)} Tz {_num(cos)} {_num(sin)} {_num(-sin)} {_num(cos)} {_num(x)} {_num(y)} Tm "
+                ops.append(f"{_num(scale)} Tz {cos} {sin} {-sin} {cos} {_num(x)} {_num(y)} Tm "
                            f"<{encode_text(word.text)}> Tj")
-                if position + 1 < len(spans):
-                    gap = spans[position + 1][0][0] - end
+                if position + 1 < len(placed):
+                    gap = placed[position + 1][0][0] - end
                     if gap > 0:
-                        gx, gy = frame.origin[0] + end * cos, frame.origin[1] + end * sin
-                        ops.append(f"{_num(100.0 * gap / (GLYPH_ADVANCE * size))} Tz {_num(cos)} {_num(sin)} "
-                                   f"{_num(-sin)} {_num(cos)} {_num(gx)} {_num(gy)} Tm <0020> Tj")
+                        gx, gy = end * cos + base * nx, end * sin + base * ny
+                        ops.append(f"{_num(100.0 * gap / (GLYPH_ADVANCE * size))} Tz {cos} {sin} {-sin} {cos} "
+                                   f"{_num(gx)} {_num(gy)} Tm <0020> Tj")
     if not ops:
         return b""
     matrix = " ".join(_num(v) for v in display_to_user)

@@ -1,0 +1,72 @@
+"""`ocrflow ocr` as a user runs it: a real subprocess, real files."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests import bad_inputs
+from tests.conftest import SAMPLES
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ocrflow.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_ocr_writes_three_outputs_per_input(tmp_path):
+    result = run_cli("ocr", SAMPLES / "receipt.png", SAMPLES / "memo.tiff", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["memo.json", "memo.searchable.pdf", "memo.txt", "receipt.json", "receipt.searchable.pdf",
+                     "receipt.txt"]
+    doc = json.loads((tmp_path / "out" / "memo.json").read_text())
+    assert doc["schema_version"] == "1.0" and doc["source"]["page_count"] == 2
+    assert "Museum" in (tmp_path / "out" / "memo.txt").read_text()
+    assert (tmp_path / "out" / "memo.searchable.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_bad_inputs_get_one_line_each_and_a_failing_exit(tmp_path):
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    (tmp_path / "page.pdf").write_text("<!DOCTYPE html><html><body>Not found</body></html>")
+    (tmp_path / "locked.pdf").write_bytes(bad_inputs.encrypted_pdf((SAMPLES / "letter.pdf").read_bytes()))
+    (tmp_path / "bomb.png").write_bytes(bad_inputs.png_bomb())
+    (tmp_path / "zero.pdf").write_bytes(bad_inputs.zero_page_pdf())
+    (tmp_path / "broken.pdf").write_bytes(bad_inputs.damaged_pdf())
+    bad = ["empty.pdf", "page.pdf", "locked.pdf", "bomb.png", "zero.pdf", "broken.pdf", "missing.pdf"]
+    result = run_cli("ocr", *[tmp_path / n for n in bad], SAMPLES / "notice.jpg", "-o", tmp_path / "out")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(bad), result.stderr
+    for name, code, line in zip(bad, ["empty_file", "not_a_document", "password_protected", "image_too_large",
+                                      "no_pages", "damaged_pdf", "not_found"], lines, strict=True):
+        assert name in line and f"[{code}]" in line
+    assert "Traceback" not in result.stderr
+    # the good input in the same run still got its outputs, and nothing half-written is left behind
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "notice.json", "notice.searchable.pdf", "notice.txt"]
+
+
+def test_unknown_language_is_a_clear_error(tmp_path):
+    result = run_cli("ocr", SAMPLES / "notice.jpg", "-o", tmp_path, "--lang", "xx1")
+    assert result.returncode == 1
+    assert "[language_not_available]" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("provider", ["adobe", "yandex"])
+def test_providers_not_yet_built_say_so(tmp_path, provider):
+    result = run_cli("ocr", SAMPLES / "notice.jpg", "-o", tmp_path, "--provider", provider)
+    assert result.returncode == 1 and "[provider_not_available]" in result.stderr
+
+
+def test_german_language_data_is_installed(tmp_path):
+    result = run_cli("ocr", SAMPLES / "notice.jpg", "-o", tmp_path, "--lang", "de+en")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "notice.json").read_text())["provider"]["languages"] == ["deu", "eng"]
+
+
+def test_schema_command_prints_the_committed_schema():
+    result = run_cli("schema")
+    assert result.returncode == 0
+    assert result.stdout == (SAMPLES.parents[1] / "schemas" / "document.v1.schema.json").read_text()
