@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo
 
 test: $(STAMP) system-test-deps
+	$(VENV)/bin/ruff check src tests tools
 	$(PY) -m pytest -n 2 -q
 
 schema: $(STAMP)

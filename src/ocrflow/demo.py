@@ -33,7 +33,7 @@ def run_demo(samples: Path, out_dir: Path, provider: str = "tesseract") -> int:
                 failures += 1
                 table.add_row(path.name, "-", provider, "-", "-", "-", "-", exc.code, exc.message)
                 continue
-            written = write_outputs(outcome, out_dir, path.stem)
+            write_outputs(outcome, out_dir, path.stem)
             seconds = time.perf_counter() - start
         doc = outcome.document
         words = sum(len(page.words()) for page in doc.pages)

@@ -56,9 +56,17 @@ class DamagedPdfError(InputError):
 class PasswordProtectedError(InputError):
     code = "password_protected"
 
+    def __init__(self, message: str = "the PDF is password-protected; remove the password and send it again",
+                 **details: Any) -> None:
+        super().__init__(message, **details)
+
 
 class ImageTooLargeError(InputError):
     code = "image_too_large"
+
+
+class FileTooLargeError(InputError):
+    code = "file_too_large"
 
 
 class NoPagesError(InputError):

@@ -20,6 +20,7 @@ from ocrflow.errors import (
     DamagedImageError,
     DamagedPdfError,
     EmptyFileError,
+    FileTooLargeError,
     ImageTooLargeError,
     NoPagesError,
     NotADocumentError,
@@ -106,7 +107,8 @@ def sniff_media_type(data: bytes) -> MediaType:
         return MediaType.BMP
     for signature, offset, what in _KNOWN_UNSUPPORTED:
         if head[offset:offset + len(signature)] == signature:
-            raise UnsupportedTypeError(f"unsupported file type: this is {what}; send a PDF, PNG, JPEG, TIFF, GIF or BMP")
+            raise UnsupportedTypeError(
+                f"unsupported file type: this is {what}; send a PDF, PNG, JPEG, TIFF, GIF or BMP")
     stripped = head.lstrip().lower()
     if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
         raise NotADocumentError("not a document: this is HTML/XML text, not a PDF or an image")
@@ -117,7 +119,7 @@ def inspect_document(data: bytes, limits: InputLimits | None = None) -> InputInf
     limits = limits or InputLimits()
     media_type = sniff_media_type(data)
     if len(data) > limits.max_bytes:
-        raise ImageTooLargeError(
+        raise FileTooLargeError(
             f"the file is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes", limit=limits.max_bytes
         )
     if media_type is MediaType.PDF:
@@ -156,7 +158,7 @@ def _repair_with_qpdf(data: bytes) -> bytes:
             pdf.save(out)
             return out.getvalue()
     except pikepdf.PasswordError:
-        raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
+        raise PasswordProtectedError() from None
     except pikepdf.PdfError:
         raise DamagedPdfError("the PDF is damaged and cannot be read") from None
 

@@ -64,7 +64,8 @@ def test_word_boxes_sit_on_ink(ocr_sample, name):
     inked = 0
     for word in page.words():
         b = word.bbox
-        crop = pixels[int(b.y0 * h):max(int(b.y1 * h), int(b.y0 * h) + 1), int(b.x0 * w):max(int(b.x1 * w), int(b.x0 * w) + 1)]
+        top, left = int(b.y0 * h), int(b.x0 * w)
+        crop = pixels[top:max(int(b.y1 * h), top + 1), left:max(int(b.x1 * w), left + 1)]
         inked += int((crop < 100).mean() > 0.05)
     assert inked / len(page.words()) >= 0.95
 

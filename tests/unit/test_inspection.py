@@ -76,7 +76,7 @@ def test_truncated_image_is_damaged_or_still_readable_never_a_crash():
 
 
 def test_file_over_the_byte_limit():
-    with pytest.raises(errors.ImageTooLargeError, match="limit"):
+    with pytest.raises(errors.FileTooLargeError, match="limit"):
         inspect_document(sample_bytes("letter.pdf"), InputLimits(max_bytes=1000))
 
 

