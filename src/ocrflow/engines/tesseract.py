@@ -21,7 +21,7 @@ from tesserocr import PSM, RIL, PyTessBaseAPI
 from ocrflow.document import BBox, Block, Line, PageWarning, Point, WarningCode, Word
 from ocrflow.engines.base import RecognizedPage
 from ocrflow.errors import LanguageNotAvailableError, OcrEngineError
-from ocrflow.geometry import clamp01
+from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.imaging.alignment import Alignment, BackMapping, back_mapping, estimate_alignment, upright
 
 #: a reading below this mean confidence gets the orientation second look
@@ -178,7 +178,8 @@ def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, i
     for block in blocks:
         lines = [_line(raw) for raw in block["lines"] if raw["words"]]
         if lines:
-            result.append(Block(bbox=_union([ln.bbox for ln in lines]), confidence=block["confidence"], lines=lines))
+            bbox = union_boxes([ln.bbox for ln in lines])
+            result.append(Block(bbox=bbox, confidence=block["confidence"], lines=lines))
     return result
 
 
@@ -188,15 +189,5 @@ def _line(raw: dict) -> Line:
     if words[0].polygon and words[-1].polygon:
         first, last = words[0].polygon, words[-1].polygon
         polygon = [first[0], last[1], last[2], first[3]]
-    return Line(text=" ".join(w.text for w in words), bbox=_union([w.bbox for w in words]), polygon=polygon,
+    return Line(text=" ".join(w.text for w in words), bbox=union_boxes([w.bbox for w in words]), polygon=polygon,
                 confidence=raw["confidence"], words=words)
-
-
-def _union(boxes: list[BBox | None]) -> BBox | None:
-    present = [b for b in boxes if b is not None]
-    if not present:
-        return None
-    out = present[0]
-    for box in present[1:]:
-        out = out.union(box)
-    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pypdfium2 as pdfium
 
 from ocrflow.document import BBox, Block, Line, Word
-from ocrflow.geometry import clamp01
+from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
 
 
@@ -37,10 +37,8 @@ def extract_page_blocks(page: pdfium.PdfPage) -> list[Block]:
             nonlocal words
             end_word()
             if words:
-                bbox = words[0].bbox
-                for word in words[1:]:
-                    bbox = bbox.union(word.bbox) if bbox and word.bbox else bbox
-                lines.append(Line(text=" ".join(w.text for w in words), bbox=bbox, words=words))
+                lines.append(Line(text=" ".join(w.text for w in words), bbox=union_boxes([w.bbox for w in words]),
+                                  words=words))
             words = []
 
         for index in range(count):
@@ -60,10 +58,7 @@ def extract_page_blocks(page: pdfium.PdfPage) -> list[Block]:
         textpage.close()
     if not lines:
         return []
-    bbox = lines[0].bbox
-    for line in lines[1:]:
-        bbox = bbox.union(line.bbox) if bbox and line.bbox else bbox
-    return [Block(bbox=bbox, lines=lines)]
+    return [Block(bbox=union_boxes([line.bbox for line in lines]), lines=lines)]
 
 
 def _bbox(frame: DisplayFrame, box: list[float]) -> BBox:
