@@ -13,7 +13,7 @@ from enum import StrEnum
 import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocrflow.errors import (
@@ -22,6 +22,7 @@ from ocrflow.errors import (
     EmptyFileError,
     FileTooLargeError,
     ImageTooLargeError,
+    InputError,
     NoPagesError,
     NotADocumentError,
     PasswordProtectedError,
@@ -218,38 +219,38 @@ def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits) -> 
 
 def _inspect_image(data: bytes, media_type: MediaType, limits: InputLimits) -> list[PageInfo]:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")  # Pillow warns about odd TIFF tags and large images; we judge ourselves
         try:
-            image = Image.open(io.BytesIO(data))
+            with Image.open(io.BytesIO(data)) as image:
+                return _image_pages(image, media_type, limits)
+        except InputError:
+            raise
         except Image.DecompressionBombError:
             raise ImageTooLargeError(f"the image exceeds the limit of {limits.max_pixels:,} pixels") from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        except Exception:  # Pillow's decoders raise many types (OSError, SyntaxError, TypeError, KeyError...)
             raise DamagedImageError(f"the {media_type.name} image is damaged and cannot be read") from None
-    with image:
-        detected = _IMAGE_FORMATS.get(image.format or "")
-        if detected is None:
-            raise UnsupportedTypeError(f"unsupported image format {image.format!r}")
-        frames = getattr(image, "n_frames", 1)
-        if media_type is MediaType.GIF:
-            frames = 1  # an animated GIF is one picture, not a document: read its first frame
-        if frames > limits.max_pages:
-            raise TooManyPagesError(f"the image has {frames} pages; the limit is {limits.max_pages}")
-        pages = []
-        for index in range(frames):
-            try:
-                image.seek(index)
-            except (EOFError, OSError, ValueError):
-                raise DamagedImageError(f"page {index + 1} of the {media_type.name} image is damaged") from None
-            width, height = image.size
-            if width <= 0 or height <= 0:
-                raise DamagedImageError(f"page {index + 1} of the image has no pixels")
-            if width * height > limits.max_pixels:
-                raise ImageTooLargeError(
-                    f"page {index + 1} is {width}x{height} pixels; the limit is {limits.max_pixels:,} pixels",
-                    limit=limits.max_pixels,
-                )
-            pages.append(PageInfo(index=index, width=width, height=height, image_dpi=_image_dpi(image)))
-        return pages
+
+
+def _image_pages(image: Image.Image, media_type: MediaType, limits: InputLimits) -> list[PageInfo]:
+    if _IMAGE_FORMATS.get(image.format or "") is None:
+        raise UnsupportedTypeError(f"unsupported image format {image.format!r}")
+    # an animated GIF is one picture, not a document: read its first frame
+    frames = 1 if media_type is MediaType.GIF else getattr(image, "n_frames", 1)
+    if frames > limits.max_pages:
+        raise TooManyPagesError(f"the image has {frames} pages; the limit is {limits.max_pages}")
+    pages = []
+    for index in range(frames):
+        image.seek(index)
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise DamagedImageError(f"page {index + 1} of the image has no pixels")
+        if width * height > limits.max_pixels:
+            raise ImageTooLargeError(
+                f"page {index + 1} is {width}x{height} pixels; the limit is {limits.max_pixels:,} pixels",
+                limit=limits.max_pixels,
+            )
+        pages.append(PageInfo(index=index, width=width, height=height, image_dpi=_image_dpi(image)))
+    return pages
 
 
 def _image_dpi(image: Image.Image) -> float | None:
