@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo
 
 test: $(STAMP) system-test-deps
-	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/ruff check src tests tools bench
 	$(PY) -m pytest -n 2 -q
 
 schema: $(STAMP)
@@ -33,7 +33,7 @@ schema: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench tools
 
-bench: $(STAMP)
+bench:
 	$(MAKE) -C bench run
 
 clean:

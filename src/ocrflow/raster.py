@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageOps
 
 from ocrflow.document import PageWarning, WarningCode
@@ -66,9 +68,11 @@ def _pdf_pages(data: bytes, info: InputInfo, indexes: list[int], limits: InputLi
             with PDFIUM_LOCK:
                 try:
                     page = pdf[index]
-                    bitmap = page.render(scale=dpi / 72.0, grayscale=True, may_draw_forms=True)
-                    image = bitmap.to_pil().convert("L")
-                    bitmap.close()
+                    image = _scan_image(page, info.pages[index], dpi)
+                    if image is None:
+                        bitmap = page.render(scale=dpi / 72.0, grayscale=True, may_draw_forms=True)
+                        image = bitmap.to_pil().convert("L")
+                        bitmap.close()
                     page.close()
                 except Exception as exc:  # pdfium raises its own error types and plain ones alike
                     raise DamagedPdfError(f"page {index + 1} of the PDF cannot be rendered: {exc}") from None
@@ -76,6 +80,36 @@ def _pdf_pages(data: bytes, info: InputInfo, indexes: list[int], limits: InputLi
     finally:
         with PDFIUM_LOCK:
             pdf.close()
+
+
+_NATIVE_COLORSPACES = (pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_DEVICERGB)
+_TRANSPOSE_FOR_ROTATION = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
+                           270: Image.Transpose.ROTATE_90}
+
+
+def _scan_image(page: pdfium.PdfPage, info: PageInfo, dpi: float) -> Image.Image | None:
+    """A scanned page - one 8-bit grey or RGB image filling the page, nothing else drawn, read at the image's
+    own resolution - is the image itself: decoding it is ~8x cheaper than rendering the page. None otherwise."""
+    if info.image_dpi is None or abs(dpi - info.image_dpi) > 0.5:
+        return None
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        return None
+    image_obj = objects[0]
+    a, b, c, d, _, _ = image_obj.get_matrix().get()
+    if b != 0 or c != 0 or a <= 0 or d <= 0:
+        return None
+    left, bottom, right, top = page.get_cropbox()
+    x0, y0, x1, y1 = image_obj.get_bounds()
+    tolerance = 0.005 * max(right - left, top - bottom)
+    if max(abs(x0 - left), abs(y0 - bottom), abs(x1 - right), abs(y1 - top)) > tolerance:
+        return None
+    meta = image_obj.get_metadata()
+    if meta.bits_per_pixel not in (8, 24) or meta.colorspace not in _NATIVE_COLORSPACES:
+        return None
+    image = image_obj.get_bitmap(render=False).to_pil().convert("L")  # a copy: the bitmap can go
+    rotation = info.rotation % 360
+    return image.transpose(_TRANSPOSE_FOR_ROTATION[rotation]) if rotation else image
 
 
 def _image_frames(data: bytes, info: InputInfo, wanted: set[int]) -> Iterator[PageImage]:
