@@ -37,6 +37,7 @@ class PageEngine(Protocol):
     @property
     def version(self) -> str: ...
 
-    def recognize(self, image: Image.Image, languages: Sequence[str]) -> RecognizedPage:
-        """Read one page image. Thread-safe: the embedded pipeline calls it from a pool of threads."""
+    def recognize(self, image: Image.Image, languages: Sequence[str], dpi: float | None = None) -> RecognizedPage:
+        """Read one page image (at `dpi`, when known). Thread-safe: the embedded pipeline calls it from a pool
+        of threads."""
         ...

@@ -60,7 +60,8 @@ class EmbeddedProvider:
                     on_page(len(pages), total)
 
             for page_image in iter_page_images(data, info, ocr_indexes, self.limits):
-                pending.append((page_image, pool.submit(self.engine.recognize, page_image.image, languages)))
+                future = pool.submit(self.engine.recognize, page_image.image, languages, page_image.dpi)
+                pending.append((page_image, future))
                 if len(pending) > self.workers:
                     finish_oldest()
             while pending:
