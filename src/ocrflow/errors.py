@@ -15,10 +15,12 @@ class OcrflowError(Exception):
     #: True when trying the same thing again later may succeed.
     retryable: ClassVar[bool] = False
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: str, *, retryable: bool | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        if retryable is not None:
+            self.retryable = retryable  # type: ignore[misc]  # this one instance differs from its class
 
     def to_record(self) -> dict[str, Any]:
         """Plain-JSON form, for job records, workflow state and API bodies."""

@@ -17,8 +17,11 @@ from ocrflow.errors import ProviderNotAvailableError
 from ocrflow.inspection import InputInfo, inspect_document
 from ocrflow.limits import InputLimits
 from ocrflow.pdf.searchable import build_searchable_pdf
+from ocrflow.providers.base import OcrRequest
 from ocrflow.providers.embedded import EmbeddedProvider
 from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
+from ocrflow.providers.registry import build_provider
+from ocrflow.providers.runner import ProviderOutcome, run_provider
 
 
 @dataclass(frozen=True)
@@ -59,25 +62,36 @@ def run_ocr(
         raise ProviderNotAvailableError(
             f"unknown provider {provider!r}; choose one of {', '.join(p.value for p in ProviderName)}"
         ) from None
-    if name is not ProviderName.TESSERACT:
-        raise ProviderNotAvailableError(f"provider {name.value!r} is not available in this build yet")
     codes = parse_languages(languages)
     limits = limits or InputLimits()
 
     info = inspect_document(data, limits)
     inspected = time.perf_counter()
-    engine = embedded_provider(limits)
-    pages = engine.recognize(data, info, codes, on_page=on_page)
+    provider_pdf: bytes | None = None
+    credits = None
+    if name is ProviderName.TESSERACT:
+        engine = embedded_provider(limits)
+        pages = engine.recognize(data, info, codes, on_page=on_page)
+        provider_info = ProviderInfo(name=name.value, engine=engine.engine.name, version=engine.engine.version,
+                                     languages=codes)
+    else:
+        outcome = _run_rest_provider(name, data, info, filename or f"document.{info.media_type.name.lower()}",
+                                     codes, on_page)
+        pages, provider_pdf, credits = outcome.pages, outcome.searchable_pdf, outcome.credits
+        provider_info = ProviderInfo(name=name.value, engine=outcome.engine, languages=codes)
     recognised = time.perf_counter()
 
     source = Source(media_type=info.media_type.value, bytes=info.size, sha256=info.sha256,
                     page_count=info.page_count, filename=filename)
-    provider_info = ProviderInfo(name=name.value, engine=engine.engine.name, version=engine.engine.version,
-                                 languages=codes)
     draft = Document(provider=provider_info, source=source, pages=pages, text=Document.join_pages(pages),
-                     searchable_pdf=SearchablePdfRef(origin="ocrflow"))
-    buffer = io.BytesIO()
-    build_searchable_pdf(data, info, draft, buffer)
+                     credits=credits,
+                     searchable_pdf=SearchablePdfRef(origin="provider" if provider_pdf else "ocrflow"))
+    if provider_pdf is not None:
+        searchable = provider_pdf
+    else:
+        buffer = io.BytesIO()
+        build_searchable_pdf(data, info, draft, buffer)
+        searchable = buffer.getvalue()
     built = time.perf_counter()
     timings = Timings(
         started_at=started_at, finished_at=datetime.now(UTC), total_seconds=round(built - start, 4),
@@ -85,7 +99,19 @@ def run_ocr(
                 "searchable_pdf": round(built - recognised, 4)},
     )
     document = draft.model_copy(update={"timings": timings})
-    return OcrOutcome(document=document, searchable_pdf=buffer.getvalue(), info=info)
+    return OcrOutcome(document=document, searchable_pdf=searchable, info=info)
+
+
+def _run_rest_provider(name: ProviderName, data: bytes, info: InputInfo, filename: str, languages: list[str],
+                       on_page: Callable[[int, int], None] | None) -> ProviderOutcome:
+    provider, settings = build_provider(name)
+    try:
+        outcome = run_provider(provider, settings, data, info, filename, OcrRequest(languages=languages))
+    finally:
+        provider.close()
+    if on_page:
+        on_page(info.page_count, info.page_count)
+    return outcome
 
 
 def sha256_hex(data: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pypdfium2 as pdfium
 
-from ocrflow.document import BBox, Block, Line, Word
+from ocrflow.document import BBox, Block, Line, Page, Word
 from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
 
@@ -67,3 +67,28 @@ def _bbox(frame: DisplayFrame, box: list[float]) -> BBox:
     xs = [clamp01(x) for x, _ in corners]
     ys = [clamp01(y) for _, y in corners]
     return BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys))
+
+
+def pages_from_pdf(pdf_bytes: bytes) -> list[Page]:
+    """Every page of a PDF that carries text (a provider's searchable PDF) as normalized pages: text, lines
+    and words with boxes, sizes in points, no confidence. Raises DamagedPdfError for an unreadable PDF."""
+    from ocrflow.inspection import open_pdf
+    from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
+
+    pages: list[Page] = []
+    with PDFIUM_LOCK:
+        pdf = open_pdf(pdf_bytes)
+        try:
+            for index in range(len(pdf)):
+                page = pdf[index]
+                try:
+                    width, height = page.get_size()
+                    blocks = extract_page_blocks(page)
+                    rotation = normalize_rotation(page.get_rotation())
+                finally:
+                    page.close()
+                pages.append(Page(index=index, width=width, height=height, unit="pt", rotation=rotation,
+                                  text="\n\n".join(block.text for block in blocks), blocks=blocks))
+        finally:
+            pdf.close()
+    return pages

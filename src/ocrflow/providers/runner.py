@@ -1,0 +1,110 @@
+"""Running a document through a REST provider: fit it into parts, send the parts (concurrently, within the
+provider's limit), wait on the ones that are jobs, and merge what comes back in page order."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+
+import pikepdf
+
+from ocrflow.document import Credits, Page, PageWarning, TextSource
+from ocrflow.errors import ProviderUnavailableError
+from ocrflow.inspection import InputInfo
+from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
+from ocrflow.providers.http import Sleep, with_retries
+from ocrflow.providers.settings import ProviderSettings
+from ocrflow.providers.splitting import plan_parts
+
+
+@dataclass
+class ProviderOutcome:
+    pages: list[Page]
+    searchable_pdf: bytes | None
+    raw: list[RawResponse] = field(default_factory=list)
+    credits: Credits | None = None
+    engine: str | None = None
+    parts: int = 1
+
+
+def wait_for(provider: Provider, first: ProviderResult | JobHandle, settings: ProviderSettings,
+             sleep: Sleep = time.sleep, clock: Callable[[], float] = time.monotonic) -> ProviderResult:
+    """Poll a job until it is done, honouring the provider's suggested waits, up to the poll deadline."""
+    deadline = clock() + settings.poll_deadline_seconds
+    outcome = first
+    while isinstance(outcome, JobHandle):
+        if clock() + outcome.wait_seconds > deadline:
+            raise ProviderUnavailableError(
+                f"{provider.name} did not finish within {settings.poll_deadline_seconds:.0f} s", retryable=False)
+        sleep(outcome.wait_seconds)
+        outcome = with_retries(partial(provider.poll, outcome), settings, sleep)
+    return outcome
+
+
+def run_provider(provider: Provider, settings: ProviderSettings, data: bytes, info: InputInfo, filename: str,
+                 request: OcrRequest, sleep: Sleep = time.sleep) -> ProviderOutcome:
+    parts, notes = plan_parts(data, info, provider.limits, filename)
+
+    def run_part(part: DocumentPart) -> ProviderResult:
+        first = with_retries(lambda: provider.submit(part, request), settings, sleep)
+        return wait_for(provider, first, settings, sleep)
+
+    workers = min(len(parts), settings.concurrency or provider.limits.max_concurrency)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"{provider.name}-part") as pool:
+        results = list(pool.map(run_part, parts))
+    return merge_results(parts, results, notes)
+
+
+def merge_results(parts: list[DocumentPart], results: list[ProviderResult],
+                  notes: dict[int, list[PageWarning]]) -> ProviderOutcome:
+    pages: list[Page] = []
+    raw: list[RawResponse] = []
+    for part, result in zip(parts, results, strict=True):
+        for local in range(part.page_count):
+            index = part.first_page + local
+            page = result.pages[local] if local < len(result.pages) else _missing_page(part, local)
+            pages.append(page.model_copy(update={"index": index, "warnings": notes.get(index, []) + page.warnings}))
+        raw.extend(result.raw)
+    pdfs = [r.searchable_pdf for r in results]
+    searchable = _concatenate(pdfs) if all(pdfs) else None
+    return ProviderOutcome(pages=pages, searchable_pdf=searchable, raw=raw, credits=_sum_credits(results),
+                           engine=next((r.engine for r in results if r.engine), None), parts=len(parts))
+
+
+def _missing_page(part: DocumentPart, local: int) -> Page:
+    width, height, unit = part.page_sizes[local] if local < len(part.page_sizes) else (1.0, 1.0, "unknown")
+    return Page(index=local, width=width, height=height, unit=unit, text_source=TextSource.OCR, text="",
+                warnings=[PageWarning(code="few_words", message="the provider returned nothing for this page")])
+
+
+def _sum_credits(results: list[ProviderResult]) -> Credits | None:
+    reported = [r.credits for r in results if r.credits is not None]
+    if not reported:
+        return None
+    remaining = [c.remaining for c in reported if c.remaining is not None]
+    return Credits(used=round(sum(c.used for c in reported), 6), unit=reported[0].unit,
+                   remaining=min(remaining) if remaining else None)
+
+
+def _concatenate(pdfs: list[bytes | None]) -> bytes | None:
+    if len(pdfs) == 1:
+        return pdfs[0]
+    merged = pikepdf.new()
+    opened = []
+    try:
+        for body in pdfs:
+            source = pikepdf.open(io.BytesIO(body or b""))
+            opened.append(source)
+            merged.pages.extend(source.pages)
+        out = io.BytesIO()
+        merged.save(out)
+        return out.getvalue()
+    except pikepdf.PdfError:
+        return None  # a provider PDF we cannot read: the caller builds ours instead
+    finally:
+        for source in opened:
+            source.close()
