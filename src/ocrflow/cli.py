@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo"))
     demo.add_argument("--provider", default=os.environ.get("OCRFLOW_PROVIDER", DEFAULT_PROVIDER.value))
 
+    fake = commands.add_parser("fake-provider", help="run a provider's fake on 127.0.0.1 (offline try-outs, tests)")
+    fake.add_argument("name", choices=[p.value for p in ProviderName if p is not ProviderName.TESSERACT])
+    fake.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    fake.add_argument("--fault", action="append", default=[], metavar="MODE[:TIMES]",
+                      help="inject a fault (throttle, error5xx, slow, timeout, malformed, expired_token, 524, "
+                           "partial, quota, unavailable), for TIMES requests or always")
+
     samples = commands.add_parser("samples", help="write the sample documents and their known text")
     samples.add_argument("directory", type=Path)
     return parser
@@ -63,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ocrflow.demo import run_demo
 
             return run_demo(args.samples, args.output, provider=args.provider)
+        if args.command == "fake-provider":
+            from ocrflow.fakes.serve import serve_fake
+
+            return serve_fake(args.name, args.port, args.fault)
         if args.command == "samples":
             from ocrflow.samples import write_samples
 
