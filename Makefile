@@ -13,7 +13,7 @@ APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,aws]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs.

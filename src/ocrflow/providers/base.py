@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ocrflow.document import Credits, Page
 from ocrflow.errors import ConfigError
 from ocrflow.providers.http import make_client
-from ocrflow.providers.settings import ProviderSettings
+from ocrflow.providers.settings import ProviderSettings, secret_settings
 
 
 class ProviderLimits(BaseModel):
@@ -103,7 +103,7 @@ class Provider(abc.ABC):
     def from_env(cls) -> tuple[Provider, ProviderSettings]:
         """The provider configured from OCRFLOW_<NAME>_* variables, or a ConfigError naming what is missing."""
         try:
-            settings = cls.settings_class()
+            settings = cls.settings_class(**secret_settings(cls.name))
         except ValidationError as exc:
             fields = sorted({str(err["loc"][0]).upper() for err in exc.errors() if err.get("loc")})
             names = ", ".join(f"OCRFLOW_{cls.name.upper()}_{field}" for field in fields)

@@ -7,8 +7,13 @@ endpoints are defaults only where the provider documents one; credentials never 
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ocrflow.errors import ConfigError
 
 
 class ProviderSettings(BaseSettings):
@@ -28,3 +33,25 @@ class ProviderSettings(BaseSettings):
 def settings_config(name: str) -> SettingsConfigDict:
     """The pydantic-settings config for provider `name`: env prefix OCRFLOW_<NAME>_."""
     return SettingsConfigDict(env_prefix=f"OCRFLOW_{name.upper()}_", frozen=True, extra="ignore")
+
+
+def secret_settings(name: str) -> dict[str, Any]:
+    """Settings kept in AWS Secrets Manager: when OCRFLOW_<NAME>_SECRET_NAME is set, that secret (a JSON
+    object such as {"api_key": "..."} or {"client_id": "...", "client_secret": "..."}) is read through
+    Powertools Parameters (cached) and overrides the environment. Keys are the settings' field names."""
+    secret_name = os.environ.get(f"OCRFLOW_{name.upper()}_SECRET_NAME")
+    if not secret_name:
+        return {}
+    try:
+        from aws_lambda_powertools.utilities import parameters
+    except ImportError:
+        raise ConfigError("OCRFLOW_*_SECRET_NAME needs the 'aws' extra (aws-lambda-powertools, boto3)") from None
+    try:
+        value = parameters.get_secret(secret_name, transform="json", max_age=300)
+    except parameters.exceptions.TransformParameterError:
+        raise ConfigError(f"secret {secret_name!r} for provider {name!r} is not a JSON object") from None
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigError(f"cannot read secret {secret_name!r} for provider {name!r}: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"secret {secret_name!r} for provider {name!r} is not a JSON object")
+    return {str(key).lower(): val for key, val in value.items()}
