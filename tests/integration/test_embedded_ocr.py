@@ -94,3 +94,21 @@ def test_born_digital_page_is_read_from_the_pdf_not_ocred():
     # text at the top-left of the unrotated page sits top-right once the page is turned 90 degrees
     assert first.x0 > 0.8 and first.y0 < 0.2
     assert outcome.document.pages[0].warnings[0].code is WarningCode.TEXT_FROM_PDF
+
+
+@pytest.mark.parametrize("drawing", ["blank", "solid box"])
+def test_pages_without_text_give_an_empty_flagged_page(drawing):
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from ocrflow.service import run_ocr
+
+    image = Image.new("L", (1240, 1754), 255)
+    if drawing == "solid box":
+        ImageDraw.Draw(image).rectangle((200, 200, 900, 700), fill=0)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", dpi=(150, 150))
+    page = run_ocr(buffer.getvalue()).document.pages[0]
+    assert page.text == "" and page.words() == []
+    assert WarningCode.FEW_WORDS in {w.code for w in page.warnings}

@@ -164,7 +164,10 @@ def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, i
     if iterator is None:
         return []
     for word in tesserocr.iterate_level(iterator, RIL.WORD):
-        text = (word.GetUTF8Text(RIL.WORD) or "").strip()
+        try:
+            text = (word.GetUTF8Text(RIL.WORD) or "").strip()
+        except RuntimeError:  # tesserocr raises for an empty element (blank page, a solid box, a drawing)
+            continue
         box = word.BoundingBox(RIL.WORD)
         if word.IsAtBeginningOf(RIL.BLOCK) or not blocks:
             blocks.append({"confidence": _confidence(word.Confidence(RIL.BLOCK)), "lines": []})

@@ -56,18 +56,21 @@ def run_provider(provider: Provider, settings: ProviderSettings, data: bytes, in
     workers = min(len(parts), settings.concurrency or provider.limits.max_concurrency)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"{provider.name}-part") as pool:
         results = list(pool.map(run_part, parts))
-    return merge_results(parts, results, notes)
+    return merge_results(parts, results, notes, info)
 
 
 def merge_results(parts: list[DocumentPart], results: list[ProviderResult],
-                  notes: dict[int, list[PageWarning]]) -> ProviderOutcome:
+                  notes: dict[int, list[PageWarning]], info: InputInfo | None = None) -> ProviderOutcome:
     pages: list[Page] = []
     raw: list[RawResponse] = []
     for part, result in zip(parts, results, strict=True):
         for local in range(part.page_count):
             index = part.first_page + local
             page = result.pages[local] if local < len(result.pages) else _missing_page(part, local)
-            pages.append(page.model_copy(update={"index": index, "warnings": notes.get(index, []) + page.warnings}))
+            update: dict = {"index": index, "warnings": notes.get(index, []) + page.warnings}
+            if info is not None and index < info.page_count:
+                update["rotation"] = info.pages[index].rotation  # the source page's /Rotate
+            pages.append(page.model_copy(update=update))
         raw.extend(result.raw)
     pdfs = [r.searchable_pdf for r in results]
     searchable = _concatenate(pdfs) if all(pdfs) else None
