@@ -1,6 +1,7 @@
 """`ocrflow ocr` as a user runs it: a real subprocess, real files."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,9 +11,9 @@ from tests import bad_inputs
 from tests.conftest import SAMPLES
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "ocrflow.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, timeout=300, env=env)
 
 
 def test_ocr_writes_three_outputs_per_input(tmp_path):
@@ -54,10 +55,12 @@ def test_unknown_language_is_a_clear_error(tmp_path):
     assert "[language_not_available]" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("provider", ["adobe", "yandex"])
-def test_providers_not_yet_built_say_so(tmp_path, provider):
-    result = run_cli("ocr", SAMPLES / "notice.jpg", "-o", tmp_path, "--provider", provider)
-    assert result.returncode == 1 and "[provider_not_available]" in result.stderr
+@pytest.mark.parametrize("provider", ["pdfmage", "yandex"])
+def test_unconfigured_provider_names_the_missing_settings(tmp_path, provider):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCRFLOW_")}
+    result = run_cli("ocr", SAMPLES / "notice.jpg", "-o", tmp_path, "--provider", provider, env=env)
+    assert result.returncode == 1 and "[config_error]" in result.stderr
+    assert f"OCRFLOW_{provider.upper()}_" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_german_language_data_is_installed(tmp_path):
