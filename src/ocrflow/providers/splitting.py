@@ -122,7 +122,7 @@ def _slice(source: pikepdf.Pdf, start: int, count: int) -> bytes:
     part = pikepdf.new()
     part.pages.extend(source.pages[start:start + count])
     out = io.BytesIO()
-    part.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    part.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return out.getvalue()
 
 
