@@ -91,3 +91,20 @@ def test_rotated_pdf_page_gets_its_text_layer_in_the_right_place():
 def test_page_that_already_has_text_gets_no_second_layer():
     outcome = run_ocr(bad_inputs.born_digital_pdf("Hello searchable world"))
     assert pdftotext(outcome.searchable_pdf).split() == ["Hello", "searchable", "world"]
+
+
+def test_text_without_boxes_is_still_searchable():
+    """Some providers answer text only (pdfocr.org's txt output): our PDF must still find those words."""
+    from ocrflow.document import Block, Document, Line, Page, ProviderInfo, Source
+    from ocrflow.inspection import inspect_document
+    from ocrflow.pdf.searchable import build_searchable_pdf
+
+    data = sample_bytes("letter.pdf")
+    info = inspect_document(data)
+    page = Page(index=0, width=595, height=842, text="Delivery Contract\nsigned today",
+                blocks=[Block(lines=[Line(text="Delivery Contract"), Line(text="signed today")])])
+    doc = Document(provider=ProviderInfo(name="pdfocr"), pages=[page], text=page.text,
+                   source=Source(media_type="application/pdf", bytes=len(data), sha256=info.sha256, page_count=1))
+    out = io.BytesIO()
+    build_searchable_pdf(data, info, doc, out)
+    assert pdftotext(out.getvalue()).split() == ["Delivery", "Contract", "signed", "today"]

@@ -35,7 +35,7 @@ def build_searchable_pdf(source: bytes, info: InputInfo, document: Document, out
             if page_doc.text_source is TextSource.PDF or page_doc.index >= len(pdf.pages):
                 continue
             page = pdf.pages[page_doc.index]
-            if not any(word.text for word in page_doc.words()):
+            if not any(line.text for block in page_doc.blocks for line in block.lines):
                 continue
             if font is None:
                 font = _glyphless_font(pdf)

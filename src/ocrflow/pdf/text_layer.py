@@ -74,6 +74,33 @@ def _placement(word: Word, frame: _LineFrame, width: float, height: float) -> tu
     return min(along), max(along), center - frame.height / 2
 
 
+def _lines_with_geometry(page: Page) -> list[Line]:
+    """The page's lines; lines a provider gave no boxes for (text-only answers) are laid out down the page,
+    one per row, so the text is at least searchable and selectable in reading order."""
+    lines = [line for block in page.blocks for line in block.lines]
+    unplaced = [line for line in lines if line.bbox is None and not any(w.bbox for w in line.words)]
+    if not unplaced:
+        return lines
+    placed = [line for line in lines if line not in unplaced]
+    row = min(0.9 / len(unplaced), 0.02)
+    for number, line in enumerate(unplaced):
+        words = line.words or [Word(text=t) for t in line.text.split()]
+        if not words:
+            continue
+        top = 0.05 + number * row
+        total = sum(len(w.text) + 1 for w in words)
+        width = min(0.9, total * row * 0.5)  # about half an em per character, as the glyphless font draws
+        x, boxed = 0.05, []
+        for word in words:
+            span = width * (len(word.text) + 1) / total
+            boxed.append(word.model_copy(update={"bbox": BBox(x0=x, y0=top, x1=min(x + span * 0.9, 1.0),
+                                                                y1=min(top + row * 0.9, 1.0))}))
+            x += span
+        placed.append(line.model_copy(update={"words": boxed, "bbox": BBox(x0=0.05, y0=top, x1=min(x, 1.0),
+                                                                          y1=min(top + row * 0.9, 1.0))}))
+    return placed
+
+
 def encode_text(text: str) -> str:
     """UTF-16BE hex for Identity-H; characters beyond the BMP become U+FFFD."""
     return "".join(f"{ord(ch):04X}" if ord(ch) <= 0xFFFF and not 0xD800 <= ord(ch) <= 0xDFFF else "FFFD"
@@ -89,29 +116,28 @@ def page_text_stream(page: Page, font: str, display_width: float, display_height
                      display_to_user: tuple[float, ...]) -> bytes:
     """PDF content-stream operators drawing the page's words invisibly. Empty bytes when it has none."""
     ops: list[str] = []
-    for block in page.blocks:
-        for line in block.lines:
-            frame = _line_frame(line, display_width, display_height)
-            if frame is None:
-                continue
-            size = frame.height
-            (cos, sin), (nx, ny) = frame.direction, frame.normal
-            placed = [(_placement(w, frame, display_width, display_height), w) for w in line.words if w.text]
-            placed = [(p, w) for p, w in placed if p is not None and p[1] > p[0]]
-            if not placed:
-                continue
-            ops.append(f"/{font} {_num(size)} Tf")
-            for position, ((start, end, base), word) in enumerate(placed):
-                x, y = start * cos + base * nx, start * sin + base * ny
-                scale = 100.0 * (end - start) / (len(word.text) * GLYPH_ADVANCE * size)
-                ops.append(f"{_num(scale)} Tz {cos} {sin} {-sin} {cos} {_num(x)} {_num(y)} Tm "
-                           f"<{encode_text(word.text)}> Tj")
-                if position + 1 < len(placed):
-                    gap = placed[position + 1][0][0] - end
-                    if gap > 0:
-                        gx, gy = end * cos + base * nx, end * sin + base * ny
-                        ops.append(f"{_num(100.0 * gap / (GLYPH_ADVANCE * size))} Tz {cos} {sin} {-sin} {cos} "
-                                   f"{_num(gx)} {_num(gy)} Tm <0020> Tj")
+    for line in _lines_with_geometry(page):
+        frame = _line_frame(line, display_width, display_height)
+        if frame is None:
+            continue
+        size = frame.height
+        (cos, sin), (nx, ny) = frame.direction, frame.normal
+        placed = [(_placement(w, frame, display_width, display_height), w) for w in line.words if w.text]
+        placed = [(p, w) for p, w in placed if p is not None and p[1] > p[0]]
+        if not placed:
+            continue
+        ops.append(f"/{font} {_num(size)} Tf")
+        for position, ((start, end, base), word) in enumerate(placed):
+            x, y = start * cos + base * nx, start * sin + base * ny
+            scale = 100.0 * (end - start) / (len(word.text) * GLYPH_ADVANCE * size)
+            ops.append(f"{_num(scale)} Tz {cos} {sin} {-sin} {cos} {_num(x)} {_num(y)} Tm "
+                       f"<{encode_text(word.text)}> Tj")
+            if position + 1 < len(placed):
+                gap = placed[position + 1][0][0] - end
+                if gap > 0:
+                    gx, gy = end * cos + base * nx, end * sin + base * ny
+                    ops.append(f"{_num(100.0 * gap / (GLYPH_ADVANCE * size))} Tz {cos} {sin} {-sin} {cos} "
+                               f"{_num(gx)} {_num(gy)} Tm <0020> Tj")
     if not ops:
         return b""
     matrix = " ".join(_num(v) for v in display_to_user)
