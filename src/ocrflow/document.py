@@ -93,6 +93,8 @@ class WarningCode(StrEnum):
     DOWNSCALED = "downscaled"
     TEXT_FROM_PDF = "text_from_pdf"
     DPI_CAPPED = "dpi_capped"
+    PAGE_FAILED = "page_failed"      # the provider could not read this page; it is empty
+    BOXES_DROPPED = "boxes_dropped"  # the provider's word boxes could not be placed reliably; text kept
 
 
 class PageWarning(_Model):

@@ -65,6 +65,9 @@ _KNOWN_UNSUPPORTED: list[tuple[bytes, int, str]] = [
 ]
 
 
+_EXIF_ORIENTATION = 0x0112
+
+
 class PageInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -249,6 +252,8 @@ def _image_pages(image: Image.Image, media_type: MediaType, limits: InputLimits)
                 f"page {index + 1} is {width}x{height} pixels; the limit is {limits.max_pixels:,} pixels",
                 limit=limits.max_pixels,
             )
+        if image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+            width, height = height, width  # shown turned a quarter: report the size a viewer displays
         pages.append(PageInfo(index=index, width=width, height=height, image_dpi=_image_dpi(image)))
     return pages
 

@@ -68,6 +68,12 @@ class RecordedRequest:
     json: object | None
 
 
+class _LargeFormRequest(Request):
+    """Providers take documents inside form fields (OCR.space's base64Image): lift werkzeug's 500 KB limit."""
+
+    max_form_memory_size = 200 * 1024 * 1024
+
+
 class FakeServer:
     """Base class: subclasses implement `handle(request) -> Response`."""
 
@@ -115,7 +121,7 @@ class FakeServer:
     # --- request handling ---------------------------------------------------------------------------------
 
     def _wsgi(self, environ: dict, start_response: Callable) -> object:
-        request = Request(environ)
+        request = _LargeFormRequest(environ)
         self._record(request)
         if self.faults.take("slow"):
             time.sleep(self.slow_seconds)
@@ -142,13 +148,22 @@ class FakeServer:
     # --- real OCR behind the fake -------------------------------------------------------------------------
 
     def _outcome(self, data: bytes, languages: str) -> OcrOutcome:
+        """Cached OCR; the lock guards the cache only, so requests for different documents run in parallel."""
         from ocrflow.service import run_ocr
 
         key = (hashlib.sha256(data).hexdigest(), languages)
         with self._ocr_lock:
-            if key not in self._ocr_cache:
-                self._ocr_cache[key] = run_ocr(data, languages=languages)
-            return self._ocr_cache[key]
+            known = self._ocr_cache.get(key)
+        if known is None:
+            known = run_ocr(data, languages=languages)
+            with self._ocr_lock:
+                known = self._ocr_cache.setdefault(key, known)
+        return known
+
+    def share_ocr_cache(self, other: FakeServer) -> None:
+        """Reuse another fake's OCR results (real OCR runs: sharing keeps multi-host tests fast)."""
+        self._ocr_cache = other._ocr_cache
+        self._ocr_lock = other._ocr_lock
 
     def ocr(self, data: bytes, languages: str = "eng") -> Document:
         """The embedded engine's reading of `data` (cached): what the fake reports as the provider's OCR.

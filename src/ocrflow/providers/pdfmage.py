@@ -529,7 +529,7 @@ def pages_from_answer(answer: WireResponse, part: DocumentPart) -> list[Page]:
         width, height, unit = _page_size(part, local, wire)
         if wire is None:
             pages.append(Page(index=local, width=width, height=height, unit=unit, text="", warnings=[PageWarning(
-                code=WarningCode.FEW_WORDS, message="pdfmage returned nothing for this page")]))
+                code=WarningCode.PAGE_FAILED, message="pdfmage returned nothing for this page")]))
             continue
         dims = wire.dimensions
         size = (dims.width, dims.height) if dims and dims.width and dims.height and dims.width > 0 \

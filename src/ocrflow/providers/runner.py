@@ -12,7 +12,7 @@ from functools import partial
 
 import pikepdf
 
-from ocrflow.document import Credits, Page, PageWarning, TextSource
+from ocrflow.document import Credits, Page, PageWarning, TextSource, WarningCode
 from ocrflow.errors import ProviderUnavailableError
 from ocrflow.inspection import InputInfo
 from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
@@ -81,7 +81,8 @@ def merge_results(parts: list[DocumentPart], results: list[ProviderResult],
 def _missing_page(part: DocumentPart, local: int) -> Page:
     width, height, unit = part.page_sizes[local] if local < len(part.page_sizes) else (1.0, 1.0, "unknown")
     return Page(index=local, width=width, height=height, unit=unit, text_source=TextSource.OCR, text="",
-                warnings=[PageWarning(code="few_words", message="the provider returned nothing for this page")])
+                warnings=[PageWarning(code=WarningCode.PAGE_FAILED,
+                                          message="the provider returned nothing for this page")])
 
 
 def _sum_credits(results: list[ProviderResult]) -> Credits | None:

@@ -459,7 +459,7 @@ def _missing(index: int, fallback: tuple[float, float, str] | None) -> Page:
     width, height, unit = fallback if fallback and _sane(fallback[0]) and _sane(fallback[1]) else (1.0, 1.0,
                                                                                                     "unknown")
     return Page(index=index, width=width, height=height, unit=unit, text="", warnings=[
-        PageWarning(code=WarningCode.FEW_WORDS, message="yandex returned nothing for this page")])
+        PageWarning(code=WarningCode.PAGE_FAILED, message="yandex returned nothing for this page")])
 
 
 def parse_recognition(text: str, page_count: int = 1,

@@ -273,5 +273,5 @@ def test_partial_answer_keeps_page_order_and_flags_missing_pages(fake):
     assert [p.index for p in doc.pages] == [0, 1, 2]
     assert doc.pages[0].words()
     for page in doc.pages[1:]:
-        assert page.text == "" and WarningCode.FEW_WORDS in {w.code for w in page.warnings}
+        assert page.text == "" and WarningCode.PAGE_FAILED in {w.code for w in page.warnings}
         assert page.unit == "pt"  # the size is still the page's own

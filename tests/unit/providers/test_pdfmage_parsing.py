@@ -223,7 +223,7 @@ def test_pages_follow_page_number_and_missing_ones_are_flagged():
     result = result_from_response(respond(answer(*pages)), part(pages=3))
     assert [p.index for p in result.pages] == [0, 1, 2]
     assert [p.text for p in result.pages] == ["one", "", "three"]
-    assert WarningCode.FEW_WORDS in {w.code for w in result.pages[1].warnings}
+    assert WarningCode.PAGE_FAILED in {w.code for w in result.pages[1].warnings}
 
 
 def test_unusable_page_numbers_fall_back_to_list_order():

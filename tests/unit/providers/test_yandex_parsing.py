@@ -125,7 +125,7 @@ def test_pages_in_any_order_with_gaps_and_extras():
     pages = parse_recognition(body, page_count=4, page_sizes=[(612, 792, "pt")] * 4)
     assert [p.index for p in pages] == [0, 1, 2, 3]
     assert [p.text for p in pages] == ["one", "two", "", "four"]
-    assert pages[2].warnings[0].code is WarningCode.FEW_WORDS and pages[2].unit == "pt"
+    assert pages[2].warnings[0].code is WarningCode.PAGE_FAILED and pages[2].unit == "pt"
     assert pages[0].dpi == pytest.approx(1000 / (612 / 72), abs=0.01)  # Yandex's pixels per inch of the PDF page
 
 
