@@ -113,3 +113,13 @@ def test_exif_free_jpeg_without_dpi_has_no_resolution():
     out = io.BytesIO()
     Image.new("L", (100, 100), 255).save(out, "JPEG")
     assert inspect_document(out.getvalue()).pages[0].image_dpi is None
+
+
+def test_exif_turned_photo_reports_the_size_a_viewer_shows():
+    image = Image.new("L", (300, 200), 255)
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    page = inspect_document(out.getvalue()).pages[0]
+    assert (page.width, page.height) == (200, 300)
