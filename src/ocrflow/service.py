@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ocrflow.document import Document, ProviderInfo, SearchablePdfRef, Source, Timings
+from ocrflow.document import Credits, Document, Page, ProviderInfo, SearchablePdfRef, Source, Timings
 from ocrflow.engines.languages import parse_languages
 from ocrflow.engines.tesseract import TesseractEngine
 from ocrflow.errors import ProviderNotAvailableError
@@ -75,14 +75,30 @@ def run_ocr(
         provider_info = ProviderInfo(name=name.value, engine=engine.engine.name, version=engine.engine.version,
                                      languages=codes)
     else:
-        outcome = _run_rest_provider(name, data, info, filename or f"document.{info.media_type.name.lower()}",
-                                     codes, on_page)
-        pages, provider_pdf, credits = outcome.pages, outcome.searchable_pdf, outcome.credits
-        provider_info = ProviderInfo(name=name.value, engine=outcome.engine, languages=codes)
+        rest = _run_rest_provider(name, data, info, filename or f"document.{info.media_type.name.lower()}",
+                                  codes, on_page)
+        pages, provider_pdf, credits = rest.pages, rest.searchable_pdf, rest.credits
+        provider_info = ProviderInfo(name=name.value, engine=rest.engine, languages=codes)
     recognised = time.perf_counter()
 
-    source = Source(media_type=info.media_type.value, bytes=info.size, sha256=info.sha256,
-                    page_count=info.page_count, filename=filename)
+    outcome = assemble(data, info, provider_info, pages, filename=filename, credits=credits,
+                       provider_pdf=provider_pdf, started_at=started_at)
+    finished = time.perf_counter()
+    stages = {"inspect": round(inspected - start, 4), "recognize": round(recognised - inspected, 4),
+              "searchable_pdf": round(finished - recognised, 4)}
+    timings = outcome.document.timings.model_copy(update={"total_seconds": round(finished - start, 4),
+                                                          "stages": stages})
+    document = outcome.document.model_copy(update={"timings": timings})
+    return OcrOutcome(document=document, searchable_pdf=outcome.searchable_pdf, info=info)
+
+
+def assemble(data: bytes, info: InputInfo, provider_info: ProviderInfo, pages: list[Page], *,
+             filename: str | None = None, credits: Credits | None = None, provider_pdf: bytes | None = None,
+             started_at: datetime | None = None, source: Source | None = None) -> OcrOutcome:
+    """Recognised pages -> the normalized Document and its searchable PDF (the provider's, or ours)."""
+    started_at = started_at or datetime.now(UTC)
+    source = source or Source(media_type=info.media_type.value, bytes=info.size, sha256=info.sha256,
+                              page_count=info.page_count, filename=filename)
     draft = Document(provider=provider_info, source=source, pages=pages, text=Document.join_pages(pages),
                      credits=credits,
                      searchable_pdf=SearchablePdfRef(origin="provider" if provider_pdf else "ocrflow"))
@@ -92,14 +108,10 @@ def run_ocr(
         buffer = io.BytesIO()
         build_searchable_pdf(data, info, draft, buffer)
         searchable = buffer.getvalue()
-    built = time.perf_counter()
-    timings = Timings(
-        started_at=started_at, finished_at=datetime.now(UTC), total_seconds=round(built - start, 4),
-        stages={"inspect": round(inspected - start, 4), "recognize": round(recognised - inspected, 4),
-                "searchable_pdf": round(built - recognised, 4)},
-    )
-    document = draft.model_copy(update={"timings": timings})
-    return OcrOutcome(document=document, searchable_pdf=searchable, info=info)
+    finished_at = datetime.now(UTC)
+    timings = Timings(started_at=started_at, finished_at=finished_at,
+                      total_seconds=round((finished_at - started_at).total_seconds(), 4))
+    return OcrOutcome(document=draft.model_copy(update={"timings": timings}), searchable_pdf=searchable, info=info)
 
 
 def _run_rest_provider(name: ProviderName, data: bytes, info: InputInfo, filename: str, languages: list[str],
