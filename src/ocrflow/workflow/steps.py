@@ -1,0 +1,256 @@
+"""The workflow's steps. Each takes the JSON the state machine hands it and returns the JSON for the next
+state; the Lambda handlers in functions/ are one call each. Typed errors propagate (their class name is the
+Lambda error type the state machine's Retry and Catch match); the failure step records them.
+
+validate -> submit -> (Wait -> poll)* -> finalize;  any error -> fail
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ocrflow import errors
+from ocrflow.document import Credits, Page, PageWarning, ProviderInfo, Source
+from ocrflow.engines.languages import parse_languages
+from ocrflow.errors import OcrflowError, ProviderUnavailableError
+from ocrflow.inspection import inspect_document
+from ocrflow.limits import InputLimits
+from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
+from ocrflow.providers.http import with_retries
+from ocrflow.providers.names import ProviderName
+from ocrflow.providers.registry import build_provider
+from ocrflow.providers.runner import merge_results
+from ocrflow.providers.settings import ProviderSettings
+from ocrflow.providers.splitting import plan_parts
+from ocrflow.service import assemble, embedded_provider
+from ocrflow.workflow.credits import CreditLedger, FreeLedger
+from ocrflow.workflow.jobs import JobRepository
+from ocrflow.workflow.models import JobRequest, JobState, JobStatus, JobSummary, PartState, S3Object, job_id_for
+from ocrflow.workflow.settings import WorkflowSettings
+from ocrflow.workflow.storage import ObjectStore, SourceGoneError, result_keys
+
+
+@dataclass
+class Deps:
+    settings: WorkflowSettings
+    store: ObjectStore
+    jobs: JobRepository
+    credits: CreditLedger = field(default_factory=FreeLedger)
+    limits: InputLimits = field(default_factory=InputLimits)
+    provider_factory: Callable[[ProviderName], tuple[Provider, ProviderSettings]] = build_provider
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | None, size: int | None,
+                    settings: WorkflowSettings, tenant: str = "default") -> JobRequest:
+    source = S3Object(bucket=bucket, key=key, version_id=version_id, etag=etag, size=size)
+    return JobRequest(job_id=job_id_for(source), source=source, tenant=tenant, provider=settings.provider,
+                      languages=settings.lang)
+
+
+# --- validate ---------------------------------------------------------------------------------------------
+
+
+def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
+    """Claim the job (a duplicate notification stops here), read and inspect the document, reserve credits."""
+    if not deps.jobs.claim(request, execution):
+        return {"duplicate": True, "job_id": request.job_id}
+    parse_languages(request.languages)
+    ProviderName(request.provider)
+    data = deps.store.read_source(request.source, deps.limits.max_bytes)
+    info = inspect_document(data, deps.limits)
+    deps.credits.reserve(request.tenant, request.job_id, info.page_count)
+    started = deps.now()
+    state = JobState(request=request, media_type=info.media_type.value, page_count=info.page_count,
+                     sha256=info.sha256, size=info.size, started_at=started, reserved_pages=info.page_count,
+                     deadline_at=started + timedelta(seconds=deps.settings.job_deadline_seconds))
+    deps.jobs.update(request.job_id, pages=info.page_count, media_type=info.media_type.value)
+    return {"duplicate": False, "state": state.model_dump(mode="json")}
+
+
+# --- submit and poll --------------------------------------------------------------------------------------
+
+
+def submit(state: JobState, deps: Deps) -> JobState:
+    """Send the document (in parts that fit the provider); the embedded engine finishes here at once."""
+    request = state.request
+    data = deps.store.read_source(request.source, deps.limits.max_bytes)
+    info = inspect_document(data, deps.limits)
+    languages = parse_languages(request.languages)
+    name = ProviderName(request.provider)
+    if name is ProviderName.TESSERACT:
+        engine = embedded_provider(deps.limits)
+        pages = engine.recognize(data, info, languages)
+        result = ProviderResult(pages=pages, engine=f"{engine.engine.name} {engine.engine.version}")
+        parts = [PartState(index=0, first_page=0, page_count=info.page_count,
+                           result_key=_store_part(deps, state, 0, result, {}))]
+        return state.model_copy(update={"parts": parts, "done": True, "wait_seconds": 0})
+    provider, settings = deps.provider_factory(name)
+    try:
+        planned, notes = plan_parts(data, info, provider.limits, request.source.key.rsplit("/", 1)[-1])
+        ask = OcrRequest(languages=languages)
+        parts = []
+        for index, part in enumerate(planned):
+            outcome = with_retries(lambda part=part: provider.submit(part, ask), settings)
+            parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes))
+    finally:
+        provider.close()
+    return _progress(state.model_copy(update={"parts": parts}), deps)
+
+
+def poll(state: JobState, deps: Deps) -> JobState:
+    """Ask once about every part still in flight."""
+    if deps.now() >= state.deadline_at:
+        raise ProviderUnavailableError(
+            f"{state.request.provider} did not finish within {deps.settings.job_deadline_seconds} s", retryable=False)
+    provider, settings = deps.provider_factory(ProviderName(state.request.provider))
+    try:
+        parts = []
+        for part in state.parts:
+            if part.result_key is None and part.handle is not None:
+                handle = part.handle
+                outcome = with_retries(lambda handle=handle: provider.poll(handle), settings)
+                part = _part_state(deps, state, part.index, part.first_page, part.page_count, outcome, {})
+            parts.append(part)
+    finally:
+        provider.close()
+    return _progress(state.model_copy(update={"parts": parts, "polls": state.polls + 1}), deps)
+
+
+def _part_state(deps: Deps, state: JobState, index: int, first_page: int, page_count: int,
+                outcome: ProviderResult | JobHandle, notes: dict[int, list[PageWarning]]) -> PartState:
+    if isinstance(outcome, JobHandle):
+        return PartState(index=index, first_page=first_page, page_count=page_count, handle=outcome)
+    part_notes = {i - first_page: w for i, w in notes.items() if first_page <= i < first_page + page_count}
+    return PartState(index=index, first_page=first_page, page_count=page_count,
+                     result_key=_store_part(deps, state, index, outcome, part_notes))
+
+
+def _progress(state: JobState, deps: Deps) -> JobState:
+    pending = [p.handle for p in state.parts if p.result_key is None and p.handle is not None]
+    if not pending:
+        return state.model_copy(update={"done": True, "wait_seconds": 0})
+    wait = min(h.wait_seconds for h in pending)
+    wait = int(min(max(1, round(wait)), deps.settings.max_wait_seconds))
+    return state.model_copy(update={"done": False, "wait_seconds": wait})
+
+
+def _work_key(deps: Deps, state: JobState, index: int, suffix: str) -> str:
+    return f"{deps.settings.work_prefix}{state.request.job_id}/part-{index:04d}.{suffix}"
+
+
+def _store_part(deps: Deps, state: JobState, index: int, result: ProviderResult,
+                notes: dict[int, list[PageWarning]]) -> str:
+    bucket = deps.settings.results_bucket
+    if result.searchable_pdf is not None:
+        deps.store.put(bucket, _work_key(deps, state, index, "pdf"), result.searchable_pdf, "application/pdf")
+    body = {
+        "pages": [p.model_dump(mode="json") for p in result.pages],
+        "raw": [r.model_dump(mode="json") for r in result.raw],
+        "credits": result.credits.model_dump(mode="json") if result.credits else None,
+        "engine": result.engine, "has_pdf": result.searchable_pdf is not None,
+        "notes": {str(k): [w.model_dump(mode="json") for w in v] for k, v in notes.items()},
+    }
+    key = _work_key(deps, state, index, "json")
+    deps.store.put_json(bucket, key, body)
+    return key
+
+
+def _load_part(deps: Deps, part: PartState) -> tuple[ProviderResult, dict[int, list[PageWarning]]]:
+    bucket = deps.settings.results_bucket
+    body = json.loads(deps.store.get(bucket, part.result_key or ""))
+    pdf = deps.store.get(bucket, (part.result_key or "").removesuffix(".json") + ".pdf") if body["has_pdf"] else None
+    result = ProviderResult(pages=[Page.model_validate(p) for p in body["pages"]], searchable_pdf=pdf,
+                            raw=[RawResponse.model_validate(r) for r in body["raw"]],
+                            credits=Credits.model_validate(body["credits"]) if body["credits"] else None,
+                            engine=body["engine"])
+    notes = {part.first_page + int(k): [PageWarning.model_validate(w) for w in v] for k, v in body["notes"].items()}
+    return result, notes
+
+
+# --- finalize and fail ------------------------------------------------------------------------------------
+
+
+def finalize(state: JobState, deps: Deps) -> JobSummary:
+    """Merge the parts, write document.json, text.txt and searchable.pdf, record the job, commit credits."""
+    request = state.request
+    loaded = [_load_part(deps, part) for part in state.parts]
+    notes: dict[int, list[PageWarning]] = {}
+    for _, part_notes in loaded:
+        notes.update(part_notes)
+    from ocrflow.providers.base import DocumentPart
+
+    shells = [DocumentPart(b"", state.media_type, "", p.first_page, p.page_count) for p in state.parts]
+    data = deps.store.read_source(request.source, deps.limits.max_bytes)
+    info = inspect_document(data, deps.limits)
+    merged = merge_results(shells, [result for result, _ in loaded], notes, info)
+    provider_info = ProviderInfo(name=request.provider, engine=merged.engine,
+                                 languages=parse_languages(request.languages))
+    source = Source(media_type=state.media_type, bytes=state.size, sha256=state.sha256, page_count=state.page_count,
+                    filename=request.source.key.rsplit("/", 1)[-1], bucket=request.source.bucket,
+                    key=request.source.key, version_id=request.source.version_id)
+    outcome = assemble(data, info, provider_info, merged.pages, credits=merged.credits,
+                       provider_pdf=merged.searchable_pdf, started_at=state.started_at, source=source)
+    bucket = deps.settings.results_bucket
+    keys = result_keys(deps.settings.results_prefix, request.tenant, request.job_id)
+    results = {
+        "json": deps.store.put(bucket, keys["json"], outcome.document.model_dump_json().encode(), "application/json"),
+        "txt": deps.store.put(bucket, keys["txt"], (outcome.text + "\n").encode(), "text/plain; charset=utf-8"),
+        "pdf": deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf"),
+    }
+    if merged.raw:
+        results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
+    deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
+    pages_used = state.page_count
+    deps.credits.commit(request.tenant, request.job_id, pages_used)
+    seconds = round((deps.now() - state.started_at).total_seconds(), 3)
+    summary = JobSummary(job_id=request.job_id, status=JobStatus.SUCCEEDED, tenant=request.tenant,
+                         provider=request.provider, pages=pages_used, seconds=seconds, results=results,
+                         credits_used=merged.credits.used if merged.credits else None)
+    deps.jobs.finish(summary)
+    return summary
+
+
+_ERROR_TYPES: dict[str, type[OcrflowError]] = {}
+
+
+def _error_types() -> dict[str, type[OcrflowError]]:
+    if not _ERROR_TYPES:
+        stack: list[type[OcrflowError]] = [OcrflowError]
+        while stack:
+            cls = stack.pop()
+            _ERROR_TYPES[cls.__name__] = cls
+            stack.extend(cls.__subclasses__())
+        _ERROR_TYPES.setdefault(SourceGoneError.__name__, SourceGoneError)
+    return _ERROR_TYPES
+
+
+def error_record(error: str | None, cause: str | None) -> dict[str, Any]:
+    """A Step Functions Catch payload (Error = Lambda error type, Cause = its JSON) as a job error record.
+    Types that are not ours become `internal_error` without their message (no stack traces, no secrets)."""
+    message = ""
+    try:
+        message = json.loads(cause or "{}").get("errorMessage", "") or ""
+    except (ValueError, AttributeError):
+        message = ""
+    cls = _error_types().get(error or "")
+    if cls is None:
+        if error in ("States.Timeout", "States.HeartbeatTimeout"):
+            return {"code": "timeout", "message": "the job took longer than its time limit", "retryable": True}
+        return {"code": errors.OcrflowError.code, "message": "internal error; the job was stopped",
+                "retryable": False, "type": error or "unknown"}
+    return {"code": cls.code, "message": message.splitlines()[0][:500] if message else cls.code,
+            "retryable": cls.retryable}
+
+
+def fail(job_id: str, tenant: str, provider: str, error: dict[str, Any], deps: Deps) -> JobSummary:
+    """The Catch path: release the reservation, drop work files, record the typed error. Idempotent."""
+    deps.credits.release(tenant, job_id)
+    deps.store.delete_prefix(deps.settings.results_bucket, f"{deps.settings.work_prefix}{job_id}/")
+    summary = JobSummary(job_id=job_id, status=JobStatus.FAILED, tenant=tenant, provider=provider, error=error)
+    deps.jobs.finish(summary)
+    return summary

@@ -1,0 +1,138 @@
+"""The workflow's steps against moto's S3 and DynamoDB, with the embedded engine and with provider fakes
+that make the workflow wait and poll - the same functions the Lambda handlers call."""
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ocrflow.document import Document
+from ocrflow.errors import NotADocumentError
+from ocrflow.fakes.adobe import AdobeFake
+from ocrflow.fakes.serve import fake_environment
+from ocrflow.providers.names import ProviderName
+from ocrflow.quality import word_recall
+from ocrflow.workflow.jobs import JobRepository
+from ocrflow.workflow.models import JobState
+from ocrflow.workflow.settings import WorkflowSettings
+from ocrflow.workflow.steps import Deps, error_record, fail, finalize, poll, request_from_s3, submit, validate
+from ocrflow.workflow.storage import ObjectStore
+from tests.conftest import sample_bytes, truth_text
+
+UPLOADS, RESULTS, TABLE = "ocrflow-uploads", "ocrflow-results", "ocrflow-jobs"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        for bucket in (UPLOADS, RESULTS):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
+        table = boto3.resource("dynamodb").create_table(
+            TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        yield s3, table
+
+
+def deps_for(aws, provider="tesseract"):
+    s3, table = aws
+    settings = WorkflowSettings(results_bucket=RESULTS, jobs_table=TABLE, provider=provider)
+    return Deps(settings=settings, store=ObjectStore(s3), jobs=JobRepository(table))
+
+
+def upload(aws, name, body, deps):
+    s3, _ = aws
+    put = s3.put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=body)
+    return request_from_s3(UPLOADS, f"uploads/{name}", put.get("VersionId"), put["ETag"].strip('"'), len(body),
+                           deps.settings)
+
+
+def run_to_end(request, deps, execution="exec-1"):
+    started = validate(request, execution, deps)
+    assert started["duplicate"] is False
+    state = submit(JobState.model_validate(started["state"]), deps)
+    polls = 0
+    while not state.done:
+        state = poll(JobState.model_validate_json(state.model_dump_json()), deps)  # as the state machine does
+        polls += 1
+    return finalize(state, deps), polls
+
+
+def test_embedded_job_writes_three_results_and_records_the_job(aws):
+    deps = deps_for(aws)
+    request = upload(aws, "letter.pdf", sample_bytes("letter.pdf"), deps)
+    summary, polls = run_to_end(request, deps)
+    assert polls == 0 and summary.status == "succeeded" and summary.pages == 1
+    s3, _ = aws
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=RESULTS)["Contents"]}
+    base = f"results/default/{request.job_id}/"
+    assert keys == {base + "document.json", base + "text.txt", base + "searchable.pdf"}  # work files are gone
+    document = Document.model_validate_json(s3.get_object(Bucket=RESULTS, Key=base + "document.json")["Body"].read())
+    assert document.source.key == "uploads/letter.pdf" and document.source.bucket == UPLOADS
+    assert word_recall(truth_text("letter.pdf"), document.text) >= 0.97
+    record = deps.jobs.get(request.job_id)
+    assert record["status"] == "succeeded" and record["pages"] == 1 and record["results"]["pdf"].startswith("s3://")
+
+
+def test_duplicate_notification_yields_one_job(aws):
+    deps = deps_for(aws)
+    request = upload(aws, "notice.jpg", sample_bytes("notice.jpg"), deps)
+    again = request_from_s3(request.source.bucket, request.source.key, request.source.version_id,
+                            request.source.etag, request.source.size, deps.settings)
+    assert again.job_id == request.job_id
+    assert validate(request, "exec-1", deps)["duplicate"] is False
+    assert validate(again, "exec-2", deps) == {"duplicate": True, "job_id": request.job_id}
+    # the owning execution retrying its own step may claim again
+    assert validate(request, "exec-1", deps)["duplicate"] is False
+
+
+def test_a_new_version_of_the_same_key_is_a_new_job(aws):
+    deps = deps_for(aws)
+    first = upload(aws, "notice.jpg", sample_bytes("notice.jpg"), deps)
+    second = upload(aws, "notice.jpg", sample_bytes("receipt.png"), deps)
+    assert first.job_id != second.job_id
+
+
+def test_bad_input_ends_with_its_typed_error_recorded(aws):
+    deps = deps_for(aws)
+    request = upload(aws, "page.pdf", b"<!DOCTYPE html><html>nope</html>", deps)
+    with pytest.raises(NotADocumentError) as caught:
+        validate(request, "exec-1", deps)
+    cause = json.dumps({"errorMessage": caught.value.message, "errorType": "NotADocumentError"})
+    summary = fail(request.job_id, request.tenant, request.provider, error_record("NotADocumentError", cause), deps)
+    record = deps.jobs.get(request.job_id)
+    assert record["status"] == "failed" and record["error"]["code"] == "not_a_document"
+    assert summary.error["message"].startswith("not a document")
+
+
+def test_unknown_errors_are_recorded_without_their_details():
+    record = error_record("KeyError", json.dumps({"errorMessage": "'secret-token-123'", "stackTrace": ["..."]}))
+    assert record["code"] == "internal_error" and "secret" not in json.dumps(record)
+
+
+def test_slow_provider_makes_the_workflow_wait_and_poll(aws, monkeypatch):
+    with AdobeFake() as fake:
+        fake.in_progress_polls = 3
+        fake.retry_after = "2"
+        for key, value in fake_environment(ProviderName.ADOBE, fake.base_url).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("OCRFLOW_ADOBE_POLL_FALLBACK_SECONDS", "1")
+        deps = deps_for(aws, provider="adobe")
+        request = upload(aws, "letter.pdf", sample_bytes("letter.pdf"), deps)
+        started = validate(request, "exec-1", deps)
+        state = submit(JobState.model_validate(started["state"]), deps)
+        assert state.done is False and state.wait_seconds == 1  # no retry-after yet: the configured fallback
+        waits = []
+        while not state.done:
+            state = poll(JobState.model_validate_json(state.model_dump_json()), deps)
+            waits.append(state.wait_seconds)
+        assert waits == [2, 2, 2, 0]  # three "in progress" answers, each with its retry-after, then done
+        summary = finalize(state, deps)
+    assert summary.status == "succeeded"
+    s3, _ = aws
+    document = json.loads(s3.get_object(Bucket=RESULTS, Key=f"results/default/{request.job_id}/document.json")
+                          ["Body"].read())
+    assert document["provider"]["name"] == "adobe" and document["searchable_pdf"]["origin"] == "provider"
