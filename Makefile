@@ -24,14 +24,14 @@ demo: $(STAMP)
 	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo
 
 test: $(STAMP) system-test-deps
-	$(VENV)/bin/ruff check src tests tools bench
+	$(VENV)/bin/ruff check src tests tools bench functions
 	$(PY) -m pytest -n 2 -q
 
 schema: $(STAMP)
 	$(PY) -m ocrflow.cli schema --write schemas/document.v1.schema.json
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff check src tests bench tools functions
 
 bench:
 	$(MAKE) -C bench run

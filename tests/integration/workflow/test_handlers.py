@@ -1,0 +1,94 @@
+"""The Lambda handlers as Lambda calls them: the sample EventBridge event from events/, a Lambda context,
+Powertools parsing and logging - against moto's S3 and DynamoDB."""
+
+import importlib.util
+import json
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ocrflow.workflow.runtime import deps_from_env
+from tests.conftest import REPO, sample_bytes
+
+UPLOADS, RESULTS, TABLE = "ocrflow-uploads", "ocrflow-results", "ocrflow-jobs"
+EVENT = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
+
+
+@dataclass
+class Context:
+    function_name: str = "ocrflow-test"
+    memory_limit_in_mb: int = 2048
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ocrflow-test"
+    aws_request_id: str = "req-1"
+
+
+def load(step: str):
+    spec = importlib.util.spec_from_file_location(f"handler_{step}", REPO / "functions" / step / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_METRICS_NAMESPACE": "ocrflow", "POWERTOOLS_SERVICE_NAME": "ocrflow",
+                       "OCRFLOW_RESULTS_BUCKET": RESULTS, "OCRFLOW_JOBS_TABLE": TABLE}.items():
+        monkeypatch.setenv(key, value)
+    deps_from_env.cache_clear()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        for bucket in (UPLOADS, RESULTS):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
+        boto3.resource("dynamodb").create_table(
+            TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        yield s3
+    deps_from_env.cache_clear()
+
+
+def event_for(s3, name: str, body: bytes) -> dict:
+    put = s3.put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=body)
+    event = json.loads(json.dumps(EVENT))
+    event["detail"]["object"].update({"key": f"uploads/{name}", "size": len(body), "etag": put["ETag"].strip('"'),
+                                      "version-id": put["VersionId"]})
+    return event
+
+
+def test_handlers_take_a_document_from_event_to_results(aws):
+    event = event_for(aws, "receipt.png", sample_bytes("receipt.png"))
+    started = load("validate")({"event": event, "execution": "exec-1"}, Context())
+    assert started["duplicate"] is False
+    submitted = load("submit")({"state": started["state"]}, Context())
+    assert submitted["state"]["done"] is True
+    summary = load("finalize")(submitted, Context())
+    assert summary["status"] == "succeeded" and set(summary["results"]) == {"json", "txt", "pdf"}
+    text = aws.get_object(Bucket=RESULTS, Key=summary["results"]["txt"].split(RESULTS + "/", 1)[1])["Body"].read()
+    assert b"Parcel Tracking" in text
+
+
+def test_duplicate_event_is_answered_as_duplicate(aws):
+    event = event_for(aws, "notice.jpg", sample_bytes("notice.jpg"))
+    assert load("validate")({"event": event, "execution": "exec-1"}, Context())["duplicate"] is False
+    assert load("validate")({"event": event, "execution": "exec-2"}, Context())["duplicate"] is True
+
+
+def test_fail_handler_records_the_typed_error_from_the_catch_payload(aws):
+    event = event_for(aws, "page.pdf", b"<html>not a pdf</html>")
+    validate = load("validate")
+    with pytest.raises(Exception) as caught:
+        validate({"event": event, "execution": "exec-1"}, Context())
+    assert type(caught.value).__name__ == "NotADocumentError"  # the Lambda error type the Catch sees
+    error = {"Error": "NotADocumentError", "Cause": json.dumps({"errorMessage": str(caught.value)})}
+    summary = load("fail")({"event": event, "error": error}, Context())
+    assert summary["status"] == "failed" and summary["error"]["code"] == "not_a_document"
+
+
+def test_malformed_events_are_rejected_by_the_parser(aws):
+    from aws_lambda_powertools.utilities.parser import ValidationError
+
+    with pytest.raises(ValidationError):
+        load("validate")({"event": {"detail": {}}, "execution": "x"}, Context())
