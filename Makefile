@@ -9,11 +9,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test bench schema lint clean system-test-deps
+.PHONY: demo test bench schema lint clean system-test-deps layer synth
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev,aws]'
+	$(PY) -m pip install --quiet -e '.[dev,aws,infra]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs.
@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo
 
 test: $(STAMP) system-test-deps
-	$(VENV)/bin/ruff check src tests tools bench functions
+	$(VENV)/bin/ruff check src tests tools bench functions infra
 	$(PY) -m pytest -n 2 -q
 
 schema: $(STAMP)
@@ -32,6 +32,17 @@ schema: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench tools functions
+
+# The Lambda layer: ocrflow and its dependencies as manylinux wheels for the python3.12 runtime (x86_64).
+layer: $(STAMP)
+	rm -rf build/layer build/wheels && mkdir -p build/layer/python build/wheels
+	$(PY) -m pip wheel --quiet --no-deps -w build/wheels .
+	$(PY) -m pip install --quiet --target build/layer/python --platform manylinux_2_28_x86_64 \
+		--implementation cp --python-version 3.12 --only-binary=:all: build/wheels/ocrflow-*.whl 'aws-lambda-powertools[tracer]'
+
+synth: $(STAMP)
+	@test -d build/layer/python || $(MAKE) layer
+	CDK_OUTDIR=cdk.out $(PY) infra/app.py
 
 bench:
 	$(MAKE) -C bench run

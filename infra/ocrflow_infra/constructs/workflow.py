@@ -1,0 +1,157 @@
+"""The workflow: five thin Lambda steps and the Standard state machine (JSONPath) that runs them, started
+directly by EventBridge for every object created under the uploads prefix.
+
+Standard, not Express: a REST provider's job may take longer than Express's five minutes of waiting, and
+Standard's execution names make at-most-once starts cheap to reason about. Order 6 prices the choice.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ocrflow_infra.config import REPO, DeploymentConfig
+from ocrflow_infra.constructs.storage import Storage
+from ocrflow_infra.nag import acknowledge, arn_token
+
+#: errors worth another try, named as the Lambda error types the handlers raise
+TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "Lambda.TooManyRequestsException",
+             "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]
+STEPS = {  # step -> (memory MB, timeout s)
+    "validate": (1024, 120), "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),
+}
+
+
+class Workflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, config: DeploymentConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = lambda_.LayerVersion(
+            self, "CoreLayer", code=lambda_.Code.from_asset(str(config.layer_dir)),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12], compatible_architectures=[lambda_.Architecture.X86_64],
+            description="ocrflow core, its dependencies, libtesseract (tesserocr wheel) and tessdata-fast models",
+        )
+        environment = {
+            "OCRFLOW_RESULTS_BUCKET": storage.results.bucket_name, "OCRFLOW_JOBS_TABLE": storage.jobs.table_name,
+            "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages,
+            "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
+            "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
+            "OCRFLOW_TESSDATA": "/opt/python/share/tessdata",
+            "POWERTOOLS_SERVICE_NAME": "ocrflow", "POWERTOOLS_METRICS_NAMESPACE": "ocrflow",
+        }
+        if config.provider_secret_name:
+            environment[f"OCRFLOW_{config.provider.upper()}_SECRET_NAME"] = config.provider_secret_name
+        self.functions = {step: self._function(step, memory, timeout, environment, config)
+                          for step, (memory, timeout) in STEPS.items()}
+        acknowledge(self, "L1", "python3.12 is pinned to match the layer's compiled wheels (tesserocr, pikepdf, "
+                    "pypdfium2 for cp312); a newer runtime means rebuilding the layer for it.")
+        self._grant(storage, config)
+        self.dead_letters = sqs.Queue(self, "StartDeadLetters", enforce_ssl=True,
+                                      encryption=sqs.QueueEncryption.SQS_MANAGED,
+                                      retention_period=Duration.days(14))
+        acknowledge(self.dead_letters, "SQS3", "This queue is the dead-letter queue of the EventBridge rule's "
+                    "target (cdk-nag only recognises SQS redrive policies).")
+        self.state_machine = self._state_machine(config)
+        events.Rule(
+            self, "ObjectCreated",
+            description="Start one OCR execution per object created under the uploads prefix",
+            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail={
+                "bucket": {"name": [storage.uploads.bucket_name]},
+                "object": {"key": [{"prefix": config.uploads_prefix}]},
+            }),
+            targets=[targets.SfnStateMachine(self.state_machine, dead_letter_queue=self.dead_letters,
+                                             retry_attempts=8, max_event_age=Duration.hours(24))],
+        )
+
+    def _function(self, step: str, memory: int, timeout: int, environment: dict[str, str],
+                  config: DeploymentConfig) -> lambda_.Function:
+        log_group = logs.LogGroup(self, f"{step.title()}Logs", retention=retention(config.log_retention_days),
+                                  removal_policy=RemovalPolicy.DESTROY)
+        return lambda_.Function(
+            self, f"{step.title()}Function", runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.X86_64,
+            handler="app.handler", code=lambda_.Code.from_asset(str(REPO / "functions" / step)), layers=[self.layer],
+            memory_size=memory, timeout=Duration.seconds(timeout), environment=environment,
+            tracing=lambda_.Tracing.ACTIVE, log_group=log_group, description=f"ocrflow workflow step: {step}",
+        )
+
+    def _grant(self, storage: Storage, config: DeploymentConfig) -> None:
+        f = self.functions
+        acknowledge(self, "IAM5", "S3 grants cover the results bucket's objects and the uploads prefix only; "
+                    "CDK's grant actions (Get*/List*/Delete*/Abort*) are the object-level read/write/delete sets; "
+                    "X-Ray tracing has no resource-level permissions.", [
+                        "Action::s3:List*", "Action::s3:GetObject*", "Action::s3:GetBucket*",
+                        "Action::s3:DeleteObject*", "Action::s3:Abort*", "Resource::*",
+                        f"Resource::{arn_token(storage.results)}/*",
+                        f"Resource::{arn_token(storage.uploads)}/{config.uploads_prefix}*"])
+        for step in ("validate", "submit", "finalize"):
+            storage.uploads.grant_read(f[step], f"{config.uploads_prefix}*")
+        for step in ("submit", "poll", "finalize", "fail"):
+            storage.results.grant_read_write(f[step])
+        for step in ("finalize", "fail"):
+            storage.results.grant_delete(f[step])
+        for step in ("validate", "finalize", "fail"):
+            storage.jobs.grant_read_write_data(f[step])
+        if config.provider_secret_name:
+            secret = secretsmanager.Secret.from_secret_name_v2(self, "ProviderSecret", config.provider_secret_name)
+            for step in ("submit", "poll"):
+                secret.grant_read(f[step])
+
+    def _invoke(self, step: str, payload: dict, result_path: str | None = None,
+                retry: bool = True) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(self, step.title(), lambda_function=self.functions[step],
+                                  payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
+                                  result_path=result_path, retry_on_service_exceptions=False)
+        if retry:
+            task.add_retry(errors=TRANSIENT, interval=Duration.seconds(2), max_attempts=4, backoff_rate=2.0,
+                           jitter_strategy=sfn.JitterType.FULL)
+        return task
+
+    def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
+        event = {"event.$": "$.event", "execution.$": "$$.Execution.Name"}
+        validate = self._invoke("validate", event, result_path="$.validated")
+        submit = self._invoke("submit", {"state.$": "$.validated.state"}, result_path="$.job")
+        poll = self._invoke("poll", {"state.$": "$.job.state"}, result_path="$.job")
+        finalize = self._invoke("finalize", {"state.$": "$.job.state"}, result_path="$.summary")
+        record_failure = self._invoke("fail", {"event.$": "$.event", "error.$": "$.error"}, result_path="$.summary")
+        failed = sfn.Fail(self, "JobFailed", cause_path="$.summary.error.message", error_path="$.summary.error.code")
+        record_failure.next(failed)
+        wait = sfn.Wait(self, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
+        done = sfn.Choice(self, "ProviderDone?").when(
+            sfn.Condition.boolean_equals("$.job.state.done", True), finalize).otherwise(wait)
+        wait.next(poll)
+        poll.next(done)
+        for task in (validate, submit, poll, finalize):
+            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        duplicate = sfn.Choice(self, "Duplicate?").when(
+            sfn.Condition.boolean_equals("$.validated.duplicate", True), sfn.Succeed(self, "AlreadyHandled")
+        ).otherwise(submit.next(done))
+        definition = sfn.Pass(self, "Start", parameters={"event.$": "$"}).next(validate).next(duplicate)
+        finalize.next(sfn.Succeed(self, "JobSucceeded"))
+        log_group = logs.LogGroup(self, "StateMachineLogs", retention=retention(config.log_retention_days),
+                                  removal_policy=RemovalPolicy.DESTROY)
+        machine = sfn.StateMachine(
+            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(definition),
+            state_machine_type=sfn.StateMachineType.STANDARD, query_language=sfn.QueryLanguage.JSON_PATH,
+            timeout=Duration.seconds(config.job_deadline_seconds + 600), tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own five step functions "
+                    "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
+                    [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
+        return machine
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The log retention closest to `days` (at least a week, at most a year)."""
+    choices = {7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
+               90: logs.RetentionDays.THREE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS,
+               365: logs.RetentionDays.ONE_YEAR}
+    return choices[min(choices, key=lambda known: abs(known - days))]

@@ -1,0 +1,24 @@
+"""The whole ocrflow deployment: composes the constructs, nothing else."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from ocrflow_infra.config import DeploymentConfig
+from ocrflow_infra.constructs.observability import Observability
+from ocrflow_infra.constructs.storage import Storage
+from ocrflow_infra.constructs.workflow import Workflow
+from ocrflow_infra.nag import acknowledge
+
+
+class OcrflowStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.storage = Storage(self, "Storage")
+        self.workflow = Workflow(self, "Workflow", storage=self.storage, config=config)
+        self.observability = Observability(self, "Observability", workflow=self.workflow,
+                                           alarm_email=config.alarm_email)
+        acknowledge(self, "IAM4", "The step functions use the AWS-managed basic execution role: CloudWatch Logs "
+                    "writes only.", ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                                     "AWSLambdaBasicExecutionRole"])

@@ -1,0 +1,142 @@
+"""The synthesized CloudFormation template: the resources and permissions a deployment gets, cdk-nag's AWS
+Solutions checks (v3 validation plugin: zero unacknowledged findings) and cfn-lint (zero errors)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "infra"))
+
+from aws_cdk import App, Validations  # noqa: E402
+from aws_cdk.assertions import Match, Template  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from ocrflow_infra.config import DeploymentConfig  # noqa: E402
+from ocrflow_infra.stacks.ocrflow_stack import OcrflowStack  # noqa: E402
+
+#: cfn-lint warnings we accept, each with its reason; any other warning fails the test
+ACCEPTED_WARNINGS = {
+    "W3005": "CDK adds an explicit DependsOn on roles that a GetAtt already orders; harmless redundancy",
+}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    layer = tmp_path_factory.mktemp("layer")
+    (layer / "python").mkdir()
+    (layer / "python" / "README").write_text("the real layer is built by `make layer`; synth only hashes it")
+    out = tmp_path_factory.mktemp("cdk.out")
+    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    app = App(context=context, outdir=str(out))
+    stack = OcrflowStack(app, "Ocrflow", config=DeploymentConfig(layer_dir=layer, alarm_email="ops@example.com"))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()  # raises if cdk-nag reports any unacknowledged finding
+    return Template.from_stack(stack), out
+
+
+def test_cdk_nag_reports_nothing_unacknowledged(synthesized):
+    _, out = synthesized
+    report = json.loads((out / "validation-report.json").read_text())
+    assert report["title"] and "success" in json.dumps(report).lower()
+
+
+def test_cfn_lint_finds_no_errors_and_only_accepted_warnings(synthesized):
+    _, out = synthesized
+    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
+    result = subprocess.run([cfn_lint, "--format", "json", str(out / "Ocrflow.template.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode in (0, 4), result.stderr  # cfn-lint: 2 = errors, 4 = warnings, 6 = both
+    findings = json.loads(result.stdout or "[]")
+    errors = [f for f in findings if f["Level"] == "Error"]
+    unexpected = [f["Rule"]["Id"] for f in findings
+                  if f["Level"] != "Error" and f["Rule"]["Id"] not in ACCEPTED_WARNINGS]
+    assert not errors and not unexpected, (errors, unexpected)
+
+
+def test_buckets_are_encrypted_private_and_tls_only(synthesized):
+    template, _ = synthesized
+    buckets = template.find_resources("AWS::S3::Bucket")
+    assert len(buckets) == 3
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    policies = template.find_resources("AWS::S3::BucketPolicy")
+    denies_plain_http = [p for p in policies.values() if any(
+        s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in p["Properties"]["PolicyDocument"]["Statement"])]
+    assert len(denies_plain_http) == 3
+
+
+def test_only_the_uploads_bucket_announces_new_objects(synthesized):
+    template, _ = synthesized
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "VersioningConfiguration": {"Status": "Enabled"}})
+    notifications = template.find_resources("Custom::S3BucketNotifications")
+    assert len(notifications) == 1
+    (notification,) = notifications.values()
+    assert notification["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {}}
+    assert "Uploads" in json.dumps(notification["Properties"]["BucketName"])
+
+
+def test_object_created_under_uploads_starts_the_standard_state_machine(synthesized):
+    template, _ = synthesized
+    template.has_resource_properties("AWS::StepFunctions::StateMachine", {
+        "StateMachineType": "STANDARD", "TracingConfiguration": {"Enabled": True},
+        "LoggingConfiguration": Match.object_like({"Level": "ALL"})})
+    template.has_resource_properties("AWS::Events::Rule", {
+        "EventPattern": {"source": ["aws.s3"], "detail-type": ["Object Created"],
+                         "detail": {"bucket": Match.any_value(), "object": {"key": [{"prefix": "uploads/"}]}}},
+        "Targets": [Match.object_like({"DeadLetterConfig": Match.any_value(),
+                                       "RetryPolicy": Match.object_like({"MaximumRetryAttempts": 8})})]})
+
+
+def test_state_machine_has_the_documented_states_and_catch_path(synthesized):
+    template, _ = synthesized
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    definition = json.loads("".join(p if isinstance(p, str) else "0" for p in
+                                    machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+    states = definition["States"]
+    assert {"Validate", "Duplicate?", "Submit", "ProviderDone?", "WaitForProvider", "Poll", "Finalize", "Fail",
+            "JobFailed", "JobSucceeded", "AlreadyHandled"} <= set(states)
+    assert states["WaitForProvider"]["SecondsPath"] == "$.job.state.wait_seconds"
+    for name in ("Validate", "Submit", "Poll", "Finalize"):
+        assert states[name]["Catch"][0]["Next"] == "Fail"
+        retry = states[name]["Retry"][0]
+        assert "ThrottledError" in retry["ErrorEquals"] and retry["MaxAttempts"] == 4
+        assert "NotADocumentError" not in json.dumps(retry)  # bad input fails fast
+
+
+def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
+    template, _ = synthesized
+    functions = {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
+    assert len(functions) == 5
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
+        assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
+        assert props["Environment"]["Variables"]["OCRFLOW_TESSDATA"].startswith("/opt/")
+    template.resource_count_is("AWS::Logs::LogGroup", 6)
+    for group in template.find_resources("AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == 30
+
+
+def test_tables_have_point_in_time_recovery(synthesized):
+    template, _ = synthesized
+    tables = template.find_resources("AWS::DynamoDB::Table")
+    assert len(tables) == 3
+    for table in tables.values():
+        assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_alarms_watch_failed_executions_and_dead_letters(synthesized):
+    template, _ = synthesized
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
+        "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"}
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
