@@ -337,6 +337,7 @@ def test_missing_location_is_a_typed_error(fake):
 
 
 def test_read_timeout_is_retried(fake, monkeypatch):
+    fake.searchable_pdf(sample_bytes("letter.pdf"))  # warm the fake's OCR: only the injected fault may be slow
     monkeypatch.setenv("OCRFLOW_ADOBE_TIMEOUT_SECONDS", "0.3")
     fake.timeout_seconds = 1.0
     fake.faults.inject("timeout")  # hits the token call, which is safe to repeat
