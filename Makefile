@@ -38,7 +38,13 @@ layer: $(STAMP)
 	rm -rf build/layer build/wheels && mkdir -p build/layer/python build/wheels
 	$(PY) -m pip wheel --quiet --no-deps -w build/wheels .
 	$(PY) -m pip install --quiet --target build/layer/python --platform manylinux_2_28_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 		--implementation cp --python-version 3.12 --only-binary=:all: build/wheels/ocrflow-*.whl 'aws-lambda-powertools[tracer]'
+	# the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
+	cd build/layer/python && rm -rf boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* \
+		rich rich-* markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
+	find build/layer -name __pycache__ -type d -prune -exec rm -rf {} +
+	@du -sh build/layer | sed 's/^/layer size (Lambda allows 250 MB unzipped with the function): /'
 
 synth: $(STAMP)
 	@test -d build/layer/python || $(MAKE) layer
