@@ -91,6 +91,8 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self._ocr_cache: dict[tuple[str, str], OcrOutcome] = {}
         self._ocr_lock = threading.Lock()
+        self._in_flight = 0
+        self._idle = threading.Condition()
 
     @property
     def port(self) -> int:
@@ -120,7 +122,23 @@ class FakeServer:
 
     # --- request handling ---------------------------------------------------------------------------------
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled - a client that gave up early leaves the server still working
+        (as a real one would), and that late work must not show up in the next test."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def _wsgi(self, environ: dict, start_response: Callable) -> object:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return self._serve_request(environ, start_response)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _serve_request(self, environ: dict, start_response: Callable) -> object:
         request = _LargeFormRequest(environ)
         self._record(request)
         if self.faults.take("slow"):

@@ -384,6 +384,7 @@ def test_read_timeout_on_the_charged_sync_call_is_not_retried(fake, env, notice)
     with pytest.raises(ProviderUnavailableError) as exc:
         ocr("notice.jpg")
     assert not exc.value.retryable and len(calls(fake, SYNC)) == 1
+    assert fake.wait_idle()  # the fake still answers the abandoned call; let it finish inside this test
 
 
 # --- the fake's documented limits ------------------------------------------------------------------------------
