@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocrflow.workflow.events import FailEvent, request_from_event
 from ocrflow.workflow.runtime import deps_from_env
-from ocrflow.workflow.steps import error_record, fail
+from ocrflow.workflow.steps import fail_from_catch
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
 
@@ -20,6 +20,5 @@ def handler(event: FailEvent, context: LambdaContext) -> dict:
     deps = deps_from_env()
     request = request_from_event(event.event, deps.settings)
     logger.append_keys(job_id=request.job_id)
-    error = error_record(event.error.get("Error"), event.error.get("Cause"))
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
-    return fail(request.job_id, request.tenant, request.provider, error, deps).model_dump(mode="json")
+    return fail_from_catch(request, event.error, deps).model_dump(mode="json")

@@ -120,7 +120,6 @@ def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
         assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
-        assert props["Environment"]["Variables"]["OCRFLOW_TESSDATA"].startswith("/opt/")
     template.resource_count_is("AWS::Logs::LogGroup", 6)
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30

