@@ -1,5 +1,7 @@
 # ocrflow - every target sets up what it needs on a fresh machine.
-#   make demo    OCR the sample documents on the embedded engine and show the results
+#   make demo    deploy the CDK app into a local AWS emulator and OCR the samples through the S3 trigger
+#                (PROVIDER=ocrspace|adobe|pdfocr|pdfmage|yandex: through that provider's fake)
+#   make demo-cli the same samples through the command line only (no AWS parts)
 #   make test    the whole offline test suite
 #   make bench   speed / size / accuracy figures vs OCRmyPDF (not part of make test)
 
@@ -9,7 +11,18 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test bench schema lint clean system-test-deps layer synth
+.PHONY: demo demo-cli test bench schema lint clean system-test-deps layer synth local-tools
+PROVIDER ?= tesseract
+
+# The local stack (pinned): ministack, a pure-Python AWS emulator, in its own venv - it runs the Lambda
+# handlers with its own interpreter, so it also plays the Lambda runtime (boto3 comes with it, as in Lambda);
+# the aws-cdk CLI from npm (package.json); the core layer built for that interpreter.
+MINISTACK     := ministack==1.5.33
+STACK_VENV    := build/stack-venv
+STACK_STAMP   := $(STACK_VENV)/.installed-1.5.33
+LOCAL_LAYER   := build/layer-local
+LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* rich rich-* \
+	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +33,31 @@ $(STAMP): pyproject.toml
 system-test-deps:
 	@command -v pdftotext >/dev/null || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq poppler-utils >/dev/null; }
 
-demo: $(STAMP)
-	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo
+demo: $(STAMP) local-tools
+	$(PY) -m ocrflow.cli stack-demo --samples events/samples --output out/stack-demo --provider $(PROVIDER)
 
-test: $(STAMP) system-test-deps
+demo-cli: $(STAMP)
+	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo --provider $(PROVIDER)
+
+$(STACK_STAMP):
+	$(PYTHON) -m venv $(STACK_VENV)
+	$(STACK_VENV)/bin/python -m pip install --quiet '$(MINISTACK)' boto3
+	touch $(STACK_STAMP)
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.bin/cdk
+
+# the layer for the emulator: ocrflow as it is now (rebuilt on every run: a wheel of the working tree, ~20 s)
+local-tools: $(STAMP) $(STACK_STAMP) node_modules/.bin/cdk
+	rm -rf $(LOCAL_LAYER) build/wheels-local && mkdir -p $(LOCAL_LAYER)/python build/wheels-local
+	$(PY) -m pip wheel --quiet --no-deps -w build/wheels-local .
+	$(STACK_VENV)/bin/python -m pip install --quiet --target $(LOCAL_LAYER)/python --only-binary=:all: \
+		build/wheels-local/ocrflow-*.whl 'aws-lambda-powertools[tracer]' 2>&1 | grep -v "dependency conflicts\|requires botocore\|resolver does not" || true
+	cd $(LOCAL_LAYER)/python && rm -rf $(LAYER_TRIM)
+	@test -f $(LOCAL_LAYER)/python/ocrflow/__init__.py
+
+test: $(STAMP) system-test-deps local-tools
 	$(VENV)/bin/ruff check src tests tools bench functions infra
 	$(PY) -m pytest -n 2 -q
 
@@ -41,8 +75,7 @@ layer: $(STAMP)
 		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 		--implementation cp --python-version 3.12 --only-binary=:all: build/wheels/ocrflow-*.whl 'aws-lambda-powertools[tracer]'
 	# the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
-	cd build/layer/python && rm -rf boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* \
-		rich rich-* markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
+	cd build/layer/python && rm -rf $(LAYER_TRIM)
 	find build/layer -name __pycache__ -type d -prune -exec rm -rf {} +
 	@du -sh build/layer | sed 's/^/layer size (Lambda allows 250 MB unzipped with the function): /'
 

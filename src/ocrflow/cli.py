@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo"))
     demo.add_argument("--provider", default=os.environ.get("OCRFLOW_PROVIDER", DEFAULT_PROVIDER.value))
 
+    stack = commands.add_parser("stack-demo", help="deploy the CDK app into the local emulator and OCR the samples "
+                                "through the S3 trigger and the workflow (what `make demo` runs)")
+    stack.add_argument("--samples", type=Path, default=Path("events/samples"))
+    stack.add_argument("-o", "--output", type=Path, default=Path("out/stack-demo"))
+    stack.add_argument("--provider", default=os.environ.get("PROVIDER") or DEFAULT_PROVIDER.value,
+                       choices=[p.value for p in ProviderName])
+    stack.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the jobs")
+
     fake = commands.add_parser("fake-provider", help="run a provider's fake on 127.0.0.1 (offline try-outs, tests)")
     fake.add_argument("name", choices=[p.value for p in ProviderName if p is not ProviderName.TESSERACT])
     fake.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
@@ -70,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ocrflow.demo import run_demo
 
             return run_demo(args.samples, args.output, provider=args.provider)
+        if args.command == "stack-demo":
+            from ocrflow.local.demo import run_stack_demo
+
+            return run_stack_demo(args.samples, args.output, provider=args.provider, timeout=args.timeout)
         if args.command == "fake-provider":
             from ocrflow.fakes.serve import serve_fake
 

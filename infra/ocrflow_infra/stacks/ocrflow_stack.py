@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ocrflow_infra.config import DeploymentConfig
@@ -19,6 +19,15 @@ class OcrflowStack(Stack):
         self.workflow = Workflow(self, "Workflow", storage=self.storage, config=config)
         self.observability = Observability(self, "Observability", workflow=self.workflow,
                                            alarm_email=config.alarm_email)
+        outputs = {  # what operators (and `make demo`) need to use the deployment
+            "UploadsBucket": (self.storage.uploads.bucket_name, f"Files under {config.uploads_prefix} are OCRed"),
+            "UploadsPrefix": (config.uploads_prefix, "Key prefix that starts the workflow"),
+            "ResultsBucket": (self.storage.results.bucket_name, "document.json, text.txt, searchable.pdf per job"),
+            "JobsTable": (self.storage.jobs.table_name, "One item per job: status, pages, error, result keys"),
+            "StateMachine": (self.workflow.state_machine.state_machine_arn, "The OCR workflow"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
         acknowledge(self, "IAM4", "The step functions use the AWS-managed basic execution role: CloudWatch Logs "
                     "writes only.", ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                                      "AWSLambdaBasicExecutionRole"])

@@ -41,7 +41,7 @@ def default_tessdata_path() -> Path:
     if configured := os.environ.get("OCRFLOW_TESSDATA"):
         return Path(configured)
     installed = Path(tessdata.data_path())
-    beside_package = Path(tessdata.__file__).resolve().parents[1] / "share" / "tessdata"
+    beside_package = Path(tessdata.__file__).resolve().parent / "share" / "tessdata"  # tessdata is one module
     return next((path for path in (installed, beside_package) if path.is_dir()), installed)
 
 

@@ -24,10 +24,10 @@ def request_from_event(event: S3EventNotificationEventBridgeModel | S3RecordMode
     if isinstance(event, S3RecordModel):  # a classic S3 notification record (keys arrive URL-encoded)
         obj = event.s3.object
         return request_from_s3(event.s3.bucket.name, unquote_plus(obj.key), obj.versionId, obj.eTag, obj.size,
-                               settings)
+                               settings, sequencer=obj.sequencer)
     detail = event.detail
     return request_from_s3(detail.bucket.name, detail.object.key, detail.object.version_id, detail.object.etag,
-                           detail.object.size, settings)
+                           detail.object.size, settings, sequencer=detail.object.sequencer)
 
 
 class ValidateEvent(BaseModel):

@@ -21,11 +21,14 @@ class S3Object(BaseModel):
     version_id: str | None = None
     etag: str | None = None
     size: int | None = None
+    sequencer: str | None = Field(default=None, description="S3's per-key event order; repeated by duplicates")
 
     @property
     def identity(self) -> str:
-        """One object version: what S3's at-least-once notifications repeat."""
-        return f"s3://{self.bucket}/{self.key}#{self.version_id or self.etag or ''}"
+        """One object version: what S3's at-least-once notifications repeat. The version id where the bucket
+        is versioned (and the event carries it), else the event's sequencer (one per write of the key,
+        identical in a repeated delivery), else the ETag."""
+        return f"s3://{self.bucket}/{self.key}#{self.version_id or self.sequencer or self.etag or ''}"
 
 
 def job_id_for(source: S3Object) -> str:

@@ -50,8 +50,8 @@ class Deps:
 
 
 def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | None, size: int | None,
-                    settings: WorkflowSettings, tenant: str = "default") -> JobRequest:
-    source = S3Object(bucket=bucket, key=key, version_id=version_id, etag=etag, size=size)
+                    settings: WorkflowSettings, tenant: str = "default", sequencer: str | None = None) -> JobRequest:
+    source = S3Object(bucket=bucket, key=key, version_id=version_id, etag=etag, size=size, sequencer=sequencer)
     return JobRequest(job_id=job_id_for(source), source=source, tenant=tenant, provider=settings.provider,
                       languages=settings.lang)
 

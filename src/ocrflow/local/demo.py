@@ -1,0 +1,82 @@
+"""`make demo`: deploy the CDK app into the local emulator, upload the samples to the uploads bucket, let the
+S3 trigger and the workflow OCR them, then fetch the results and show them. The emulator stops at the end."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ocrflow.demo import SAMPLE_SUFFIXES
+from ocrflow.document import Document
+from ocrflow.local.jobs import TrackedUpload, fetch_result, upload_files, wait_for_jobs
+from ocrflow.local.stack import local_stack
+from ocrflow.providers.names import ProviderName
+from ocrflow.quality import word_recall
+
+STYLE = {"waiting": "dim", "running": "yellow", "succeeded": "green", "failed": "red"}
+
+
+def run_stack_demo(samples: Path, out_dir: Path, provider: str = "tesseract", timeout: float = 600.0) -> int:
+    console = Console(width=None if Console().is_terminal else 160)
+    name = ProviderName(provider)
+    files = sorted(p for p in samples.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
+    started = time.monotonic()
+    with console.status("starting the emulator and deploying the CDK app (cdk bootstrap + cdk deploy)"):
+        stack_context = local_stack(name)
+        stack = stack_context.__enter__()
+    try:
+        deployed = stack.deployment
+        console.print(f"[bold]local stack[/bold] on {stack.emulator.endpoint} - deployed in "
+                      f"{time.monotonic() - started:.0f} s; provider {provider}"
+                      + (f" (its fake on {stack.fake.base_url})" if stack.fake else ""))
+        console.print(f"uploading {len(files)} samples to s3://{deployed.uploads_bucket}/{deployed.uploads_prefix}demo/")
+
+        def show(tracked: TrackedUpload) -> None:
+            status = tracked.status
+            line = f"  {tracked.name:<14} [{STYLE.get(status, '')}]{status}[/]"
+            if tracked.done:
+                line += f" after {tracked.finished_at - tracked.uploaded_at:.1f} s"
+            console.print(line)
+
+        uploads = upload_files(stack, files)
+        finished = wait_for_jobs(stack, uploads, timeout=timeout, on_change=show)
+        table = _results_table(stack, uploads, files, out_dir, provider)
+        console.print(table)
+        failed = [u for u in uploads if u.status != "succeeded"]
+        if not finished:
+            console.print(f"[red]{len(failed)} job(s) had not ended after {timeout:.0f} s[/red]")
+        return 1 if failed else 0
+    finally:
+        with console.status("stopping the emulator"):
+            stack_context.__exit__(None, None, None)
+
+
+def _results_table(stack, uploads: list[TrackedUpload], files: list[Path], out_dir: Path,  # noqa: ANN001
+                   provider: str) -> Table:
+    table = Table(title=f"ocrflow on the local stack - provider {provider}; results copied to {out_dir}")
+    for column in ("file", "pages", "provider", "seconds", "credits", "word recall", "result keys"):
+        table.add_column(column)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_name = {p.name: p for p in files}
+    for tracked in uploads:
+        record = tracked.record or {}
+        if tracked.status != "succeeded":
+            error = record.get("error") or {}
+            table.add_row(tracked.name, "-", record.get("provider", provider), "-", "-", "-",
+                          f"[red]{tracked.status}[/red] {error.get('code', '')} {error.get('message', '')}".strip())
+            continue
+        results = record.get("results", {})
+        stem = Path(tracked.name).stem
+        for kind, suffix in (("json", "json"), ("txt", "txt"), ("pdf", "searchable.pdf")):
+            (out_dir / f"{stem}.{suffix}").write_bytes(fetch_result(stack, results[kind]))
+        document = Document.model_validate_json((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
+        truth = by_name[tracked.name].with_name(f"{stem}.truth.txt")
+        recall = f"{word_recall(truth.read_text(encoding='utf-8'), document.text):.1%}" if truth.exists() else "-"
+        credits = record.get("credits_used")
+        keys = "\n".join(results[k].split("/", 3)[-1] for k in ("json", "txt", "pdf"))
+        table.add_row(tracked.name, str(record.get("pages", "-")), record.get("provider", provider),
+                      f"{record.get('seconds', 0):.1f}", "-" if credits is None else f"{credits:g}", recall, keys)
+    return table

@@ -1,0 +1,76 @@
+"""Deploy the CDK app in infra/ into the emulator with the pinned aws-cdk CLI - the same `cdk bootstrap` and
+`cdk deploy` an operator runs against AWS, pointed at 127.0.0.1 by AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocrflow.errors import ConfigError
+from ocrflow.local.emulator import ACCOUNT, REGION, Emulator
+from ocrflow.local.tools import REPO, LocalTools
+
+STACK = "Ocrflow"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    uploads_bucket: str
+    uploads_prefix: str
+    results_bucket: str
+    jobs_table: str
+    state_machine: str
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, str]) -> Deployment:
+        return cls(uploads_bucket=outputs["UploadsBucket"], uploads_prefix=outputs["UploadsPrefix"],
+                   results_bucket=outputs["ResultsBucket"], jobs_table=outputs["JobsTable"],
+                   state_machine=outputs["StateMachine"])
+
+
+def cdk_env(emulator: Emulator) -> dict[str, str]:
+    env = {**os.environ, **emulator.client_env(),
+           "CDK_DISABLE_VERSION_CHECK": "1", "CDK_DISABLE_CLI_TELEMETRY": "true",  # nothing leaves the machine
+           "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+           "CDK_DEFAULT_ACCOUNT": ACCOUNT, "CDK_DEFAULT_REGION": REGION}
+    env.pop("CDK_CONTEXT_JSON", None)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path, log: Path, what: str) -> None:
+    with open(log, "ab") as out:
+        out.write(f"\n$ {' '.join(args)}\n".encode())
+        out.flush()
+        done = subprocess.run(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
+                              stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        raise ConfigError(f"{what} failed (exit {done.returncode}); log {log}:\n{tail}")
+
+
+def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "tesseract",
+           provider_secret_name: str | None = None) -> Deployment:
+    """`cdk bootstrap` then `cdk deploy` of the Ocrflow stack, with the layer built for the emulator."""
+    tools.check()
+    work = tools.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "cdk.log"
+    env = cdk_env(emulator)
+    common = ["--no-notices", "--no-color", "--ci"]
+    # bootstrap from a folder without cdk.json: it needs no synthesis of the app
+    _run([str(tools.cdk), "bootstrap", f"aws://{ACCOUNT}/{REGION}", *common], env, work, log, "cdk bootstrap")
+    context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider}
+    if provider_secret_name:
+        context["ocrflow:providerSecretName"] = provider_secret_name
+    outputs_file = work / "outputs.json"
+    outputs_file.unlink(missing_ok=True)
+    args = [str(tools.cdk), "deploy", STACK, "--require-approval", "never", *common,
+            "--app", f"{tools.app_python} infra/app.py", "--output", str(work / "cdk.out"),
+            "--outputs-file", str(outputs_file)]
+    for key, value in context.items():
+        args += ["--context", f"{key}={value}"]
+    _run(args, env, REPO, log, "cdk deploy")
+    return Deployment.from_outputs(json.loads(outputs_file.read_text())[STACK])

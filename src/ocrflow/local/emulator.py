@@ -1,0 +1,97 @@
+"""The AWS emulator (ministack, pinned in the Makefile) as a child process on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from ocrflow.errors import ConfigError
+
+ACCOUNT, REGION = "000000000000", "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Emulator:
+    """Start with `with Emulator(python, log) as emulator:`; everything it spawned (Lambda workers included)
+    is stopped on exit. AWS clients reach it through `client_env()`."""
+
+    def __init__(self, python: Path, log_path: Path, port: int | None = None, ready_seconds: float = 90.0) -> None:
+        self.python, self.log_path = python, log_path
+        self.port = port or free_port()
+        self.ready_seconds = ready_seconds
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client_env(self) -> dict[str, str]:
+        """What an AWS SDK or the cdk CLI needs to talk to the emulator instead of AWS."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+
+    def start(self) -> Emulator:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "BIND_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.port), "MINISTACK_REGION": REGION,
+               "LOG_LEVEL": "INFO", "MINISTACK_ACCOUNT_ID": ACCOUNT}
+        for leaked in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PYTHONPATH", "VIRTUAL_ENV"):
+            env.pop(leaked, None)
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our pinned interpreter, fixed arguments
+                [str(self.python), "-m", "ministack"], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=self.log_path.parent, env=env, start_new_session=True)
+        deadline = time.monotonic() + self.ready_seconds
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ConfigError(f"the emulator exited at start (code {self._process.returncode}): "
+                                  f"{self.log_tail()}")
+            if self.healthy():
+                return self
+            time.sleep(0.3)
+        self.stop()
+        raise ConfigError(f"the emulator did not answer within {self.ready_seconds:.0f} s: {self.log_tail()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/_ministack/health", timeout=2) as response:  # noqa: S310
+                return "services" in json.loads(response.read())
+        except (OSError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):  # the group: Lambda workers too
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

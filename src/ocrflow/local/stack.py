@@ -1,0 +1,76 @@
+"""The whole local stack in one context manager: emulator up, the provider's fake (unless the embedded engine
+is chosen) with its settings in the emulator's Secrets Manager, the CDK app deployed; all stopped on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ocrflow.fakes.base import FakeServer
+from ocrflow.fakes.registry import fake_class
+from ocrflow.fakes.serve import fake_environment
+from ocrflow.local.deployment import Deployment, deploy
+from ocrflow.local.emulator import Emulator
+from ocrflow.local.tools import LocalTools
+from ocrflow.providers.names import ProviderName
+
+
+@dataclass
+class LocalStack:
+    emulator: Emulator
+    deployment: Deployment
+    provider: ProviderName
+    fake: FakeServer | None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.emulator.endpoint, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def redeploy(self, provider: ProviderName) -> None:
+        """Switch the deployed stack to another provider (its fake started here), as `cdk deploy -c` would."""
+        self._swap_fake(provider)
+        self.deployment = deploy(self.emulator, LocalTools.from_env(), provider=provider.value,
+                                 provider_secret_name=self._secret(provider))
+
+    def _swap_fake(self, provider: ProviderName) -> None:
+        if self.fake is not None:
+            self.fake.stop()
+            self.fake = None
+        self.provider = provider
+        if provider is not ProviderName.TESSERACT:
+            self.fake = fake_class(provider)().start()
+
+    def _secret(self, provider: ProviderName) -> str | None:
+        """The fake's endpoint and credentials as the provider secret the functions read (as in AWS)."""
+        if self.fake is None:
+            return None
+        prefix = f"OCRFLOW_{provider.value.upper()}_"
+        settings = {key.removeprefix(prefix).lower(): value
+                    for key, value in fake_environment(provider, self.fake.base_url).items()}
+        name = f"ocrflow/{provider.value}"
+        secrets = self.client("secretsmanager")
+        try:
+            secrets.create_secret(Name=name, SecretString=json.dumps(settings))
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=json.dumps(settings))
+        return name
+
+
+@contextlib.contextmanager
+def local_stack(provider: ProviderName = ProviderName.TESSERACT, tools: LocalTools | None = None
+                ) -> Iterator[LocalStack]:
+    tools = tools or LocalTools.from_env()
+    tools.check()
+    with Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
+        stack = LocalStack(emulator=emulator, deployment=None, provider=provider, fake=None)  # type: ignore[arg-type]
+        try:
+            stack.redeploy(provider)
+            yield stack
+        finally:
+            if stack.fake is not None:
+                stack.fake.stop()
