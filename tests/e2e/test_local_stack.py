@@ -1,0 +1,111 @@
+"""End to end on the local stack: the CDK app deployed into the emulator (ministack) with the aws-cdk CLI;
+documents go in through S3 PutObject only - the S3 trigger (EventBridge), the Standard state machine and the
+Lambda handlers (the core layer built for the emulator's interpreter) do the rest."""
+
+import json
+import time
+
+import pytest
+
+from ocrflow.document import Document
+from ocrflow.local.jobs import fetch_result, upload, wait_for_jobs
+from ocrflow.local.stack import local_stack
+from ocrflow.providers.names import ProviderName
+from ocrflow.quality import word_recall
+from tests.conftest import sample_bytes, truth_text
+
+pytestmark = [pytest.mark.xdist_group("local_stack"), pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with local_stack(ProviderName.TESSERACT) as deployed:
+        yield deployed
+
+
+def executions_for(stack, key):
+    sfn = stack.client("stepfunctions")
+    found = []
+    for summary in sfn.list_executions(stateMachineArn=stack.deployment.state_machine)["executions"]:
+        described = sfn.describe_execution(executionArn=summary["executionArn"])
+        if json.loads(described["input"])["detail"]["object"]["key"] == key:
+            found.append(described)
+    return found
+
+
+def wait_for_executions(stack, key, count, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = executions_for(stack, key)
+        if len(found) >= count and all(e["status"] != "RUNNING" for e in found):
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"executions for {key} did not end: {executions_for(stack, key)}")
+
+
+def results_listing(stack):
+    s3 = stack.client("s3")
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=stack.deployment.results_bucket).get("Contents", [])]
+
+
+def test_an_upload_is_ocred_through_the_s3_trigger(stack):
+    tracked = upload(stack, "letter.pdf", sample_bytes("letter.pdf"), folder="e2e/")
+    assert wait_for_jobs(stack, [tracked], timeout=240)
+    record = tracked.record
+    assert record["status"] == "succeeded", record.get("error")
+    assert record["pages"] == 1 and record["provider"] == "tesseract"
+    document = Document.model_validate_json(fetch_result(stack, record["results"]["json"]))
+    assert document.source.key == tracked.key and document.source.bucket == stack.deployment.uploads_bucket
+    assert word_recall(truth_text("letter.pdf"), document.text) >= 0.97
+    assert fetch_result(stack, record["results"]["pdf"]).startswith(b"%PDF")
+    assert fetch_result(stack, record["results"]["txt"]).decode().strip() == document.text.strip()
+    # results never retrigger the pipeline: exactly one execution, for the upload
+    [execution] = wait_for_executions(stack, tracked.key, 1)
+    assert execution["status"] == "SUCCEEDED"
+    assert all(k.startswith("results/") for k in results_listing(stack))  # work files cleaned up
+
+
+def test_a_duplicate_notification_yields_one_job(stack):
+    tracked = upload(stack, "notice.jpg", sample_bytes("notice.jpg"), folder="dup/")
+    assert wait_for_jobs(stack, [tracked], timeout=240) and tracked.status == "succeeded"
+    [first] = wait_for_executions(stack, tracked.key, 1)
+    before = results_listing(stack)
+    # S3 delivers at least once: the same event again starts a second execution, which must stop at the claim
+    sfn = stack.client("stepfunctions")
+    sfn.start_execution(stateMachineArn=stack.deployment.state_machine, input=first["input"])
+    executions = wait_for_executions(stack, tracked.key, 2)
+    assert [e["status"] for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
+    outputs = sorted((json.loads(e.get("output") or "{}") for e in executions), key=lambda o: "validated" in o)
+    duplicate = [o for o in outputs if o.get("validated", {}).get("duplicate")]
+    assert len(duplicate) == 1
+    assert results_listing(stack) == before  # nothing OCRed or written twice
+    jobs = stack.client("dynamodb").scan(TableName=stack.deployment.jobs_table)["Items"]
+    assert sum(1 for item in jobs if item["source"]["M"]["key"]["S"] == tracked.key) == 1
+
+
+def test_bad_input_ends_as_its_typed_error(stack):
+    tracked = upload(stack, "page.pdf", b"<!DOCTYPE html><html><body>not a pdf</body></html>", folder="bad/")
+    assert wait_for_jobs(stack, [tracked], timeout=240)
+    assert tracked.status == "failed" and tracked.record["error"]["code"] == "not_a_document"
+    [execution] = wait_for_executions(stack, tracked.key, 1)
+    assert execution["status"] == "FAILED"
+    assert not any(tracked.record["job_id"] in key for key in results_listing(stack))
+
+
+def test_a_slow_provider_is_waited_for_by_the_state_machine(stack):
+    stack.redeploy(ProviderName.ADOBE)  # `cdk deploy -c ocrflow:provider=adobe`, settings in Secrets Manager
+    stack.fake.in_progress_polls = 2
+    stack.fake.retry_after = "1"
+    tracked = upload(stack, "report.pdf", sample_bytes("report.pdf"), folder="slow/")
+    assert wait_for_jobs(stack, [tracked], timeout=240)
+    assert tracked.status == "succeeded", tracked.record.get("error")
+    assert tracked.record["provider"] == "adobe" and tracked.record["pages"] == 3
+    document = Document.model_validate_json(fetch_result(stack, tracked.record["results"]["json"]))
+    assert document.searchable_pdf.origin == "provider"
+    assert word_recall(truth_text("report.pdf"), document.text) >= 0.9
+    [execution] = wait_for_executions(stack, tracked.key, 1)
+    history = stack.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"],
+                                                                  maxResults=1000)["events"]
+    waits = [e for e in history if e["type"] == "WaitStateEntered"]
+    polls = [e for e in history if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "Poll"]
+    assert len(waits) >= 2 and len(polls) >= 2  # two "in progress" answers, each followed by a Wait and a Poll
