@@ -59,7 +59,7 @@ local-tools: $(STAMP) $(STACK_STAMP) node_modules/.bin/cdk
 
 test: $(STAMP) system-test-deps local-tools
 	$(VENV)/bin/ruff check src tests tools bench functions infra
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 --dist loadscope -q
 
 schema: $(STAMP)
 	$(PY) -m ocrflow.cli schema --write schemas/document.v1.schema.json

@@ -14,7 +14,7 @@ from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
 from tests.conftest import sample_bytes, truth_text
 
-pytestmark = [pytest.mark.xdist_group("local_stack"), pytest.mark.e2e]
+pytestmark = pytest.mark.e2e  # one module: `make test` runs with --dist loadscope, so one worker, one stack
 
 
 @pytest.fixture(scope="module")
