@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocrflow.workflow.events import StateEvent
-from ocrflow.workflow.runtime import deps_from_env
+from ocrflow.workflow.runtime import deps_from_env, idempotent_step
 from ocrflow.workflow.steps import finalize
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
@@ -15,6 +15,7 @@ logger, tracer, metrics = Logger(), Tracer(), Metrics()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@idempotent_step("finalize")
 @event_parser(model=StateEvent)
 def handler(event: StateEvent, context: LambdaContext) -> dict:
     logger.append_keys(job_id=event.state.request.job_id, provider=event.state.request.provider)

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocrflow.workflow.events import StateEvent
-from ocrflow.workflow.runtime import deps_from_env
+from ocrflow.workflow.runtime import deps_from_env, idempotent_step
 from ocrflow.workflow.steps import submit
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
@@ -14,6 +14,7 @@ logger, tracer, metrics = Logger(), Tracer(), Metrics()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@idempotent_step("submit")
 @event_parser(model=StateEvent)
 def handler(event: StateEvent, context: LambdaContext) -> dict:
     logger.append_keys(job_id=event.state.request.job_id, provider=event.state.request.provider)

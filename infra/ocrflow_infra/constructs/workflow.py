@@ -43,6 +43,7 @@ class Workflow(Construct):
             "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages,
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
+            "OCRFLOW_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
             "POWERTOOLS_SERVICE_NAME": "ocrflow", "POWERTOOLS_METRICS_NAMESPACE": "ocrflow",
         }
         if config.provider_secret_name:
@@ -96,8 +97,10 @@ class Workflow(Construct):
             storage.results.grant_read_write(f[step])
         for step in ("finalize", "fail"):
             storage.results.grant_delete(f[step])
-        for step in ("validate", "finalize", "fail"):
+        for step in ("validate", "submit", "poll", "finalize", "fail"):  # every step notes its typed errors
             storage.jobs.grant_read_write_data(f[step])
+        for step in ("submit", "finalize"):  # Powertools Idempotency records
+            storage.idempotency.grant_read_write_data(f[step])
         if config.provider_secret_name:
             secret = secretsmanager.Secret.from_secret_name_v2(self, "ProviderSecret", config.provider_secret_name)
             for step in ("submit", "poll"):

@@ -11,6 +11,8 @@ class WorkflowSettings(BaseSettings):
 
     results_bucket: str = Field(description="Bucket for results; never notifies the pipeline")
     jobs_table: str = Field(description="DynamoDB table of job records")
+    idempotency_table: str | None = Field(default=None, description="Powertools Idempotency records (submit, "
+                                          "finalize): a repeated invocation returns the first one's result")
     results_prefix: str = "results/"
     work_prefix: str = "work/"
     provider: str = "tesseract"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,7 +63,10 @@ def noting_errors(job_id: str, deps: Deps) -> Iterator[None]:
     try:
         yield
     except OcrflowError as exc:
-        deps.jobs.update(job_id, last_error=exc.to_record())
+        try:
+            deps.jobs.update(job_id, last_error=exc.to_record())
+        except Exception:  # noqa: BLE001 - the typed error matters more than its note; the Catch still gets it
+            logging.getLogger(__name__).warning("could not note %s on job %s", exc.code, job_id, exc_info=True)
         raise
 
 

@@ -9,10 +9,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ocrflow.fakes.ocrspace import OcrSpaceFake
+from ocrflow.fakes.serve import fake_environment
+from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.runtime import deps_from_env
 from tests.conftest import REPO, sample_bytes
 
-UPLOADS, RESULTS, TABLE = "ocrflow-uploads", "ocrflow-results", "ocrflow-jobs"
+UPLOADS, RESULTS, TABLE, IDEMPOTENCY = "ocrflow-uploads", "ocrflow-results", "ocrflow-jobs", "ocrflow-idempotency"
 EVENT = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
 
 
@@ -22,6 +25,9 @@ class Context:
     memory_limit_in_mb: int = 2048
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ocrflow-test"
     aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
 
 
 def load(step: str):
@@ -35,7 +41,8 @@ def load(step: str):
 def aws(monkeypatch):
     for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
                        "POWERTOOLS_METRICS_NAMESPACE": "ocrflow", "POWERTOOLS_SERVICE_NAME": "ocrflow",
-                       "OCRFLOW_RESULTS_BUCKET": RESULTS, "OCRFLOW_JOBS_TABLE": TABLE}.items():
+                       "OCRFLOW_RESULTS_BUCKET": RESULTS, "OCRFLOW_JOBS_TABLE": TABLE,
+                       "OCRFLOW_IDEMPOTENCY_TABLE": IDEMPOTENCY}.items():
         monkeypatch.setenv(key, value)
     deps_from_env.cache_clear()
     with mock_aws():
@@ -46,6 +53,9 @@ def aws(monkeypatch):
         boto3.resource("dynamodb").create_table(
             TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        boto3.resource("dynamodb").create_table(  # as infra/ creates it: Powertools' default key "id"
+            TableName=IDEMPOTENCY, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
         yield s3
     deps_from_env.cache_clear()
 
@@ -92,3 +102,26 @@ def test_malformed_events_are_rejected_by_the_parser(aws):
 
     with pytest.raises(ValidationError):
         load("validate")({"event": {"detail": {}}, "execution": "x"}, Context())
+
+
+def test_a_repeated_submit_or_finalize_does_not_pay_or_write_twice(aws, monkeypatch):
+    """Step Functions may invoke a step again with the same input (a Lambda service error after the work was
+    done): Powertools Idempotency answers with the first result, so the provider is called once."""
+    with OcrSpaceFake() as fake:
+        monkeypatch.setenv("OCRFLOW_PROVIDER", "ocrspace")
+        for key, value in fake_environment(ProviderName.OCRSPACE, fake.base_url).items():
+            monkeypatch.setenv(key, value)
+        deps_from_env.cache_clear()
+        event = event_for(aws, "receipt.png", sample_bytes("receipt.png"))
+        started = load("validate")({"event": event, "execution": "exec-1"}, Context())
+        submit = load("submit")
+        first = submit({"state": started["state"]}, Context())
+        again = submit({"state": started["state"]}, Context(aws_request_id="req-2"))
+        assert again == first and len([r for r in fake.requests if r.method == "POST"]) == 1
+        finalize = load("finalize")
+        summary = finalize(first, Context())
+        written = {o["Key"]: o["LastModified"] for o in aws.list_objects_v2(Bucket=RESULTS)["Contents"]}
+        assert finalize(first, Context(aws_request_id="req-3")) == summary
+        assert {o["Key"]: o["LastModified"] for o in aws.list_objects_v2(Bucket=RESULTS)["Contents"]} == written
+    records = boto3.resource("dynamodb").Table(IDEMPOTENCY).scan()["Items"]
+    assert sorted(r["status"] for r in records) == ["COMPLETED", "COMPLETED"]
