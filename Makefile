@@ -21,8 +21,23 @@ MINISTACK     := ministack==1.5.33
 STACK_VENV    := build/stack-venv
 STACK_STAMP   := $(STACK_VENV)/.installed-1.5.33
 LOCAL_LAYER   := build/layer-local
+# pip needs every manylinux tag spelled out for a foreign platform
+LAMBDA_WHEELS := --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	--implementation cp --python-version 3.12
+# the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
 LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* rich rich-* \
 	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
+
+# A Lambda layer at $(1): the ocrflow wheel and its dependencies installed by the interpreter $(2) with pip
+# options $(3), trimmed. pip's output goes to $(1).pip.log and is shown only when it fails.
+define build_layer
+	rm -rf $(1) $(1)-wheels && mkdir -p $(1)/python $(1)-wheels
+	$(PY) -m pip wheel --quiet --no-deps -w $(1)-wheels .
+	$(2) -m pip install --quiet --target $(1)/python --only-binary=:all: $(3) $(1)-wheels/ocrflow-*.whl \
+		'aws-lambda-powertools[tracer]' > $(1).pip.log 2>&1 || { cat $(1).pip.log; exit 1; }
+	cd $(1)/python && rm -rf $(LAYER_TRIM)
+	find $(1) -name __pycache__ -type d -prune -exec rm -rf {} +
+endef
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,12 +65,7 @@ node_modules/.bin/cdk: package.json package-lock.json
 
 # the layer for the emulator: ocrflow as it is now (rebuilt on every run: a wheel of the working tree, ~20 s)
 local-tools: $(STAMP) $(STACK_STAMP) node_modules/.bin/cdk
-	rm -rf $(LOCAL_LAYER) build/wheels-local && mkdir -p $(LOCAL_LAYER)/python build/wheels-local
-	$(PY) -m pip wheel --quiet --no-deps -w build/wheels-local .
-	$(STACK_VENV)/bin/python -m pip install --quiet --target $(LOCAL_LAYER)/python --only-binary=:all: \
-		build/wheels-local/ocrflow-*.whl 'aws-lambda-powertools[tracer]' 2>&1 | grep -v "dependency conflicts\|requires botocore\|resolver does not" || true
-	cd $(LOCAL_LAYER)/python && rm -rf $(LAYER_TRIM)
-	@test -f $(LOCAL_LAYER)/python/ocrflow/__init__.py
+	$(call build_layer,$(LOCAL_LAYER),$(STACK_VENV)/bin/python,)
 
 test: $(STAMP) system-test-deps local-tools
 	$(VENV)/bin/ruff check src tests tools bench functions infra
@@ -69,14 +79,7 @@ lint: $(STAMP)
 
 # The Lambda layer: ocrflow and its dependencies as manylinux wheels for the python3.12 runtime (x86_64).
 layer: $(STAMP)
-	rm -rf build/layer build/wheels && mkdir -p build/layer/python build/wheels
-	$(PY) -m pip wheel --quiet --no-deps -w build/wheels .
-	$(PY) -m pip install --quiet --target build/layer/python --platform manylinux_2_28_x86_64 \
-		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-		--implementation cp --python-version 3.12 --only-binary=:all: build/wheels/ocrflow-*.whl 'aws-lambda-powertools[tracer]'
-	# the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
-	cd build/layer/python && rm -rf $(LAYER_TRIM)
-	find build/layer -name __pycache__ -type d -prune -exec rm -rf {} +
+	$(call build_layer,build/layer,$(PY),$(LAMBDA_WHEELS))
 	@du -sh build/layer | sed 's/^/layer size (Lambda allows 250 MB unzipped with the function): /'
 
 synth: $(STAMP)

@@ -3,6 +3,7 @@ S3 trigger and the workflow OCR them, then fetch the results and show them. The 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -24,10 +25,10 @@ def run_stack_demo(samples: Path, out_dir: Path, provider: str = "tesseract", ti
     name = ProviderName(provider)
     files = sorted(p for p in samples.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
     started = time.monotonic()
-    with console.status("starting the emulator and deploying the CDK app (cdk bootstrap + cdk deploy)"):
-        stack_context = local_stack(name)
-        stack = stack_context.__enter__()
-    try:
+    with contextlib.ExitStack() as running:
+        running.callback(console.print, "emulator stopped")  # runs last, after the stack's own exit
+        with console.status("starting the emulator and deploying the CDK app (cdk bootstrap + cdk deploy)"):
+            stack = running.enter_context(local_stack(name))
         deployed = stack.deployment
         console.print(f"[bold]local stack[/bold] on {stack.emulator.endpoint} - deployed in "
                       f"{time.monotonic() - started:.0f} s; provider {provider}"
@@ -43,15 +44,11 @@ def run_stack_demo(samples: Path, out_dir: Path, provider: str = "tesseract", ti
 
         uploads = upload_files(stack, files)
         finished = wait_for_jobs(stack, uploads, timeout=timeout, on_change=show)
-        table = _results_table(stack, uploads, files, out_dir, provider)
-        console.print(table)
+        console.print(_results_table(stack, uploads, files, out_dir, provider))
         failed = [u for u in uploads if u.status != "succeeded"]
         if not finished:
             console.print(f"[red]{len(failed)} job(s) had not ended after {timeout:.0f} s[/red]")
         return 1 if failed else 0
-    finally:
-        with console.status("stopping the emulator"):
-            stack_context.__exit__(None, None, None)
 
 
 def _results_table(stack, uploads: list[TrackedUpload], files: list[Path], out_dir: Path,  # noqa: ANN001

@@ -51,26 +51,30 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, log: Path, what: str) 
         raise ConfigError(f"{what} failed (exit {done.returncode}); log {log}:\n{tail}")
 
 
+COMMON_ARGS = ["--no-notices", "--no-color", "--ci"]
+
+
+def bootstrap(emulator: Emulator, tools: LocalTools) -> None:
+    """`cdk bootstrap` of the emulator's account, once per emulator (run from a folder without cdk.json: it
+    needs no synthesis of the app)."""
+    tools.work_dir.mkdir(parents=True, exist_ok=True)
+    _run([str(tools.cdk), "bootstrap", f"aws://{ACCOUNT}/{REGION}", *COMMON_ARGS], cdk_env(emulator),
+         tools.work_dir, tools.work_dir / "cdk.log", "cdk bootstrap")
+
+
 def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "tesseract",
            provider_secret_name: str | None = None) -> Deployment:
-    """`cdk bootstrap` then `cdk deploy` of the Ocrflow stack, with the layer built for the emulator."""
-    tools.check()
+    """`cdk deploy` of the Ocrflow stack into the bootstrapped emulator, with the layer built for it."""
     work = tools.work_dir
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "cdk.log"
-    env = cdk_env(emulator)
-    common = ["--no-notices", "--no-color", "--ci"]
-    # bootstrap from a folder without cdk.json: it needs no synthesis of the app
-    _run([str(tools.cdk), "bootstrap", f"aws://{ACCOUNT}/{REGION}", *common], env, work, log, "cdk bootstrap")
     context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider}
     if provider_secret_name:
         context["ocrflow:providerSecretName"] = provider_secret_name
     outputs_file = work / "outputs.json"
     outputs_file.unlink(missing_ok=True)
-    args = [str(tools.cdk), "deploy", STACK, "--require-approval", "never", *common,
+    args = [str(tools.cdk), "deploy", STACK, "--require-approval", "never", *COMMON_ARGS,
             "--app", f"{tools.app_python} infra/app.py", "--output", str(work / "cdk.out"),
             "--outputs-file", str(outputs_file)]
     for key, value in context.items():
         args += ["--context", f"{key}={value}"]
-    _run(args, env, REPO, log, "cdk deploy")
+    _run(args, cdk_env(emulator), REPO, work / "cdk.log", "cdk deploy")
     return Deployment.from_outputs(json.loads(outputs_file.read_text())[STACK])

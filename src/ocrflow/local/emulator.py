@@ -10,10 +10,12 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from ocrflow.errors import ConfigError
 
 ACCOUNT, REGION = "000000000000", "us-east-1"
+ACCESS_KEY = SECRET_KEY = "test"  # the emulator accepts any credentials; these keep real ones out of reach
 
 
 def free_port() -> int:
@@ -24,7 +26,7 @@ def free_port() -> int:
 
 class Emulator:
     """Start with `with Emulator(python, log) as emulator:`; everything it spawned (Lambda workers included)
-    is stopped on exit. AWS clients reach it through `client_env()`."""
+    is stopped on exit. AWS clients reach it through `client()` or, in other processes, `client_env()`."""
 
     def __init__(self, python: Path, log_path: Path, port: int | None = None, ready_seconds: float = 90.0) -> None:
         self.python, self.log_path = python, log_path
@@ -38,8 +40,15 @@ class Emulator:
 
     def client_env(self) -> dict[str, str]:
         """What an AWS SDK or the cdk CLI needs to talk to the emulator instead of AWS."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of this emulator."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
     def start(self) -> Emulator:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
-"""The whole local stack in one context manager: emulator up, the provider's fake (unless the embedded engine
-is chosen) with its settings in the emulator's Secrets Manager, the CDK app deployed; all stopped on exit."""
+"""The whole local stack in one context manager: emulator up and bootstrapped, the provider's fake (unless
+the embedded engine is chosen) with its settings in the emulator's Secrets Manager, the CDK app deployed;
+all stopped on exit."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from ocrflow.fakes.base import FakeServer
 from ocrflow.fakes.registry import fake_class
 from ocrflow.fakes.serve import fake_environment
-from ocrflow.local.deployment import Deployment, deploy
+from ocrflow.local.deployment import Deployment, bootstrap, deploy
 from ocrflow.local.emulator import Emulator
 from ocrflow.local.tools import LocalTools
 from ocrflow.providers.names import ProviderName
@@ -21,29 +22,25 @@ from ocrflow.providers.names import ProviderName
 @dataclass
 class LocalStack:
     emulator: Emulator
-    deployment: Deployment
-    provider: ProviderName
-    fake: FakeServer | None
+    tools: LocalTools
+    deployment: Deployment | None = None
+    fake: FakeServer | None = None
 
     def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, endpoint_url=self.emulator.endpoint, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return self.emulator.client(service)
 
     def redeploy(self, provider: ProviderName) -> None:
-        """Switch the deployed stack to another provider (its fake started here), as `cdk deploy -c` would."""
-        self._swap_fake(provider)
-        self.deployment = deploy(self.emulator, LocalTools.from_env(), provider=provider.value,
+        """Deploy the stack for `provider` (its fake started here), as `cdk deploy -c ocrflow:provider=...`."""
+        self.stop_fake()
+        if provider is not ProviderName.TESSERACT:
+            self.fake = fake_class(provider)().start()
+        self.deployment = deploy(self.emulator, self.tools, provider=provider.value,
                                  provider_secret_name=self._secret(provider))
 
-    def _swap_fake(self, provider: ProviderName) -> None:
+    def stop_fake(self) -> None:
         if self.fake is not None:
             self.fake.stop()
             self.fake = None
-        self.provider = provider
-        if provider is not ProviderName.TESSERACT:
-            self.fake = fake_class(provider)().start()
 
     def _secret(self, provider: ProviderName) -> str | None:
         """The fake's endpoint and credentials as the provider secret the functions read (as in AWS)."""
@@ -67,10 +64,10 @@ def local_stack(provider: ProviderName = ProviderName.TESSERACT, tools: LocalToo
     tools = tools or LocalTools.from_env()
     tools.check()
     with Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
-        stack = LocalStack(emulator=emulator, deployment=None, provider=provider, fake=None)  # type: ignore[arg-type]
+        stack = LocalStack(emulator=emulator, tools=tools)
         try:
+            bootstrap(emulator, tools)
             stack.redeploy(provider)
             yield stack
         finally:
-            if stack.fake is not None:
-                stack.fake.stop()
+            stack.stop_fake()

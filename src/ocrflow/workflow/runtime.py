@@ -25,15 +25,13 @@ def idempotent_step(step: str):  # noqa: ANN201 - a Powertools decorator
     """Powertools Idempotency for a step the state machine may invoke twice with the same input (a Lambda
     service error after the work was done, a retried task): keyed by job, so a provider is never paid twice
     for one submission and results are not rebuilt. Without a table configured (plain unit runs) it is off."""
-    import os
-
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent,
     )
 
-    table = os.environ.get("OCRFLOW_IDEMPOTENCY_TABLE")
+    table = WorkflowSettings().idempotency_table
     if not table:
         return lambda handler: handler
     config = IdempotencyConfig(event_key_jmespath="state.request.job_id", expires_after_seconds=24 * 3600,

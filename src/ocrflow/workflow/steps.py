@@ -270,16 +270,16 @@ def error_record(error: str | None, cause: str | None, noted: dict[str, Any] | N
     except (ValueError, AttributeError):
         message = ""
     cls = _error_types().get(error or "")
-    if cls is None and noted and message and noted.get("message") == message and noted.get("code"):
-        return {"code": noted["code"], "message": message.splitlines()[0][:500],
-                "retryable": bool(noted.get("retryable"))}
-    if cls is None:
-        if error in ("States.Timeout", "States.HeartbeatTimeout"):
-            return {"code": "timeout", "message": "the job took longer than its time limit", "retryable": True}
+    if cls is not None:
+        code, retryable = cls.code, cls.retryable
+    elif noted and message and noted.get("message") == message and noted.get("code"):
+        code, retryable = noted["code"], bool(noted.get("retryable"))
+    elif error in ("States.Timeout", "States.HeartbeatTimeout"):
+        return {"code": "timeout", "message": "the job took longer than its time limit", "retryable": True}
+    else:
         return {"code": errors.OcrflowError.code, "message": "internal error; the job was stopped",
                 "retryable": False, "type": error or "unknown"}
-    return {"code": cls.code, "message": message.splitlines()[0][:500] if message else cls.code,
-            "retryable": cls.retryable}
+    return {"code": code, "message": message.splitlines()[0][:500] if message else code, "retryable": retryable}
 
 
 def fail_from_catch(request: JobRequest, catch: dict[str, Any], deps: Deps) -> JobSummary:
