@@ -44,9 +44,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,aws,infra]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-# pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs.
+# pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs;
+# Debian's chromium is the browser the web page's tests drive with Playwright (never `playwright install`).
 system-test-deps:
 	@command -v pdftotext >/dev/null || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq poppler-utils >/dev/null; }
+	@[ -x /usr/bin/chromium ] || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium >/dev/null; }
 
 demo: $(STAMP) local-tools
 	$(PY) -m ocrflow.cli stack-demo --samples events/samples --output out/stack-demo --provider $(PROVIDER)

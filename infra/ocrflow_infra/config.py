@@ -20,6 +20,14 @@ class DeploymentConfig(BaseModel):
     log_retention_days: int = 30
     job_deadline_seconds: int = 1800
     alarm_email: str | None = None
+    cors_origins: list[str] = Field(default=["*"], description="Origins of the web frontends (API and S3 CORS)")
+    api_providers: str = Field(default="", description="Comma-separated providers a job may ask for")
+    api_rate_limit: int = Field(default=50, description="API Gateway stage: steady requests per second")
+    api_burst_limit: int = Field(default=100, description="API Gateway stage: burst")
+    key_rate_limit_per_minute: int = Field(default=600, description="Per API key, unless the tenant has its own")
+    url_allow_http: bool = Field(default=False, description="Allow http:// source and callback URLs")
+    url_allowed_hosts: str = Field(default="", description="Hosts exempt from the private-address ban "
+                                   "(local testing only)")
 
     @classmethod
     def from_context(cls, app: App) -> DeploymentConfig:
@@ -31,5 +39,22 @@ class DeploymentConfig(BaseModel):
             "results_prefix": ctx("resultsPrefix"), "provider_secret_name": ctx("providerSecretName"),
             "layer_dir": ctx("layerDir"), "log_retention_days": ctx("logRetentionDays"),
             "job_deadline_seconds": ctx("jobDeadlineSeconds"), "alarm_email": ctx("alarmEmail"),
+            "cors_origins": _split(ctx("corsOrigins")), "api_providers": ctx("apiProviders"),
+            "api_rate_limit": ctx("apiRateLimit"), "api_burst_limit": ctx("apiBurstLimit"),
+            "key_rate_limit_per_minute": ctx("keyRateLimitPerMinute"), "url_allow_http": _flag(ctx("urlAllowHttp")),
+            "url_allowed_hosts": ctx("urlAllowedHosts"),
         }
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def _split(value: str | list[str] | None) -> list[str] | None:
+    """A list from context: JSON list in cdk.json, comma-separated with `-c key=a,b`."""
+    if value is None or isinstance(value, list):
+        return value
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _flag(value: str | bool | None) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    return value.strip().lower() in ("1", "true", "yes")

@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="inject a fault (throttle, error5xx, slow, timeout, malformed, expired_token, 524, "
                            "partial, quota, unavailable), for TIMES requests or always")
 
+    from ocrflow import cli_tenants
+
+    cli_tenants.add_parser(commands)
+
+    api = commands.add_parser("api", help="bring up the local stack with its HTTPS API and the web page; print the "
+                              "base URL and a test key; serve until Ctrl-C")
+    api.add_argument("--provider", default=os.environ.get("PROVIDER") or DEFAULT_PROVIDER.value,
+                     choices=[p.value for p in ProviderName])
+
     samples = commands.add_parser("samples", help="write the sample documents and their known text")
     samples.add_argument("directory", type=Path)
     return parser
@@ -86,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ocrflow.fakes.serve import serve_fake
 
             return serve_fake(args.name, args.port, args.fault)
+        if args.command == "tenants":
+            from ocrflow import cli_tenants
+
+            return cli_tenants.run(args)
+        if args.command == "api":
+            from ocrflow.local.api import serve_local_api
+
+            return serve_local_api(provider=args.provider)
         if args.command == "samples":
             from ocrflow.samples import write_samples
 

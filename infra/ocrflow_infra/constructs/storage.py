@@ -33,15 +33,26 @@ def _table(scope: Construct, name: str, sort_key: str | None = None, ttl: str | 
 
 
 class Storage(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, cors_origins: list[str]) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = _bucket(self, "AccessLogs", None,
                                    lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))])
         acknowledge(self.access_logs, "S1", "This is the access-log bucket itself; logging it would loop.")
+        # browsers PUT uploads straight to S3 (presigned) and GET results: CORS for the frontends' origins
         self.uploads = _bucket(self, "Uploads", self.access_logs, versioned=True, event_bridge_enabled=True,
-                               lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(7))])
+                               lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(7))],
+                               cors=[_cors(cors_origins, s3.HttpMethods.PUT)])
         self.results = _bucket(self, "Results", self.access_logs, versioned=False, lifecycle_rules=[
-            s3.LifecycleRule(prefix="work/", expiration=Duration.days(2))])  # parts of jobs that died mid-way
-        self.jobs = _table(self, "Jobs")
-        self.credits = _table(self, "Credits", sort_key="sk", ttl="expires_at")
+            s3.LifecycleRule(prefix="work/", expiration=Duration.days(2))],  # parts of jobs that died mid-way
+            cors=[_cors(cors_origins, s3.HttpMethods.GET)])
+        self.jobs = _table(self, "Jobs", ttl="expires_at")  # API jobs whose file never came expire
+        self.jobs.add_global_secondary_index(  # a tenant's jobs, newest first
+            index_name="by-tenant", partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING))
+        self.tenants = _table(self, "Tenants", sort_key="sk", ttl="expires_at")  # tenants, key hashes, rate windows
         self.idempotency = _table(self, "Idempotency", ttl="expiration")
+
+
+def _cors(origins: list[str], method: s3.HttpMethods) -> s3.CorsRule:
+    return s3.CorsRule(allowed_methods=[method], allowed_origins=origins, allowed_headers=["*"],
+                       exposed_headers=["ETag"], max_age=600)

@@ -1,5 +1,5 @@
-"""The workflow: five thin Lambda steps and the Standard state machine (JSONPath) that runs them, started
-directly by EventBridge for every object created under the uploads prefix.
+"""The workflow: six thin Lambda steps (the sixth delivers the job's webhook) and the Standard state machine
+(JSONPath) that runs them, started directly by EventBridge for every object created under the uploads prefix.
 
 Standard, not Express: a REST provider's job may take longer than Express's five minutes of waiting, and
 Standard's execution names make at-most-once starts cheap to reason about. Order 6 prices the choice.
@@ -27,6 +27,7 @@ TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "Lambda.TooManyReques
              "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]
 STEPS = {  # step -> (memory MB, timeout s)
     "validate": (1024, 120), "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),
+    "notify": (256, 300),  # webhook delivery with back-off: minutes at most
 }
 
 
@@ -38,8 +39,12 @@ class Workflow(Construct):
             compatible_runtimes=[lambda_.Runtime.PYTHON_3_12], compatible_architectures=[lambda_.Architecture.X86_64],
             description="ocrflow core, its dependencies, libtesseract (tesserocr wheel) and tessdata-fast models",
         )
-        environment = {
+        self.environment = environment = {
+            "OCRFLOW_UPLOADS_BUCKET": storage.uploads.bucket_name, "OCRFLOW_UPLOADS_PREFIX": config.uploads_prefix,
             "OCRFLOW_RESULTS_BUCKET": storage.results.bucket_name, "OCRFLOW_JOBS_TABLE": storage.jobs.table_name,
+            "OCRFLOW_TENANTS_TABLE": storage.tenants.table_name, "OCRFLOW_API_PROVIDERS": config.api_providers,
+            "OCRFLOW_URL_ALLOW_HTTP": str(config.url_allow_http).lower(),
+            "OCRFLOW_URL_ALLOWED_HOSTS": config.url_allowed_hosts,
             "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages,
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
@@ -99,6 +104,8 @@ class Workflow(Construct):
             storage.results.grant_delete(f[step])
         for step in ("validate", "submit", "poll", "finalize", "fail"):  # every step notes its typed errors
             storage.jobs.grant_read_write_data(f[step])
+        storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
+        storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
         for step in ("submit", "finalize"):  # Powertools Idempotency records
             storage.idempotency.grant_read_write_data(f[step])
         if config.provider_secret_name:
@@ -116,6 +123,15 @@ class Workflow(Construct):
                            jitter_strategy=sfn.JitterType.FULL)
         return task
 
+    def _notify(self, name: str, then: sfn.State) -> sfn.State:
+        """The webhook of the ended job; its own failure never changes the job's outcome."""
+        task = tasks.LambdaInvoke(self, name, lambda_function=self.functions["notify"],
+                                  payload=sfn.TaskInput.from_object({"job_id.$": "$.summary.job_id"}),
+                                  payload_response_only=True, result_path="$.notified",
+                                  retry_on_service_exceptions=False)
+        task.add_catch(then, errors=["States.ALL"], result_path="$.notify_error")
+        return task.next(then)
+
     def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
         event = {"event.$": "$.event", "execution.$": "$$.Execution.Name"}
         validate = self._invoke("validate", event, result_path="$.validated")
@@ -124,7 +140,7 @@ class Workflow(Construct):
         finalize = self._invoke("finalize", {"state.$": "$.job.state"}, result_path="$.summary")
         record_failure = self._invoke("fail", {"event.$": "$.event", "error.$": "$.error"}, result_path="$.summary")
         failed = sfn.Fail(self, "JobFailed", cause_path="$.summary.error.message", error_path="$.summary.error.code")
-        record_failure.next(failed)
+        record_failure.next(self._notify("NotifyFailure", failed))
         wait = sfn.Wait(self, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
         done = sfn.Choice(self, "ProviderDone?").when(
             sfn.Condition.boolean_equals("$.job.state.done", True), finalize).otherwise(wait)
@@ -136,7 +152,7 @@ class Workflow(Construct):
             sfn.Condition.boolean_equals("$.validated.duplicate", True), sfn.Succeed(self, "AlreadyHandled")
         ).otherwise(submit.next(done))
         definition = sfn.Pass(self, "Start", parameters={"event.$": "$"}).next(validate).next(duplicate)
-        finalize.next(sfn.Succeed(self, "JobSucceeded"))
+        finalize.next(self._notify("NotifySuccess", sfn.Succeed(self, "JobSucceeded")))
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
         machine = sfn.StateMachine(
@@ -145,7 +161,7 @@ class Workflow(Construct):
             timeout=Duration.seconds(config.job_deadline_seconds + 600), tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own five step functions "
+        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own six step functions "
                     "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
                     [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
         return machine

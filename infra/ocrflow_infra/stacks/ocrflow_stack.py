@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ocrflow_infra.config import DeploymentConfig
+from ocrflow_infra.constructs.api import Api
 from ocrflow_infra.constructs.observability import Observability
 from ocrflow_infra.constructs.storage import Storage
 from ocrflow_infra.constructs.workflow import Workflow
@@ -15,8 +16,9 @@ from ocrflow_infra.nag import acknowledge
 class OcrflowStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.storage = Storage(self, "Storage")
+        self.storage = Storage(self, "Storage", cors_origins=config.cors_origins)
         self.workflow = Workflow(self, "Workflow", storage=self.storage, config=config)
+        self.api = Api(self, "Api", storage=self.storage, workflow=self.workflow, config=config)
         self.observability = Observability(self, "Observability", workflow=self.workflow,
                                            alarm_email=config.alarm_email)
         outputs = {  # what operators (and `make demo`) need to use the deployment
@@ -25,6 +27,8 @@ class OcrflowStack(Stack):
             "ResultsBucket": (self.storage.results.bucket_name, "document.json, text.txt, searchable.pdf per job"),
             "JobsTable": (self.storage.jobs.table_name, "One item per job: status, pages, error, result keys"),
             "StateMachine": (self.workflow.state_machine.state_machine_arn, "The OCR workflow"),
+            "ApiUrl": (self.api.url, "Base URL of the HTTPS API (routes under /v1)"),
+            "TenantsTable": (self.storage.tenants.table_name, "Tenants, hashed API keys (ocrflow tenants ...)"),
         }
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

@@ -23,12 +23,21 @@ class Deployment:
     results_bucket: str
     jobs_table: str
     state_machine: str
+    tenants_table: str
+    api_url: str
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Deployment:
         return cls(uploads_bucket=outputs["UploadsBucket"], uploads_prefix=outputs["UploadsPrefix"],
                    results_bucket=outputs["ResultsBucket"], jobs_table=outputs["JobsTable"],
-                   state_machine=outputs["StateMachine"])
+                   state_machine=outputs["StateMachine"], tenants_table=outputs["TenantsTable"],
+                   api_url=outputs["ApiUrl"])
+
+    def api_base(self, emulator_endpoint: str) -> str:
+        """The API's base URL on the emulator: its path-style execute-api route (AWS's host name,
+        <id>.execute-api.<region>.amazonaws.com, does not resolve here)."""
+        host, _, stage = self.api_url.removeprefix("https://").partition("/")
+        return f"{emulator_endpoint}/_aws/execute-api/{host.split('.', 1)[0]}/{stage.strip('/')}"
 
 
 def cdk_env(emulator: Emulator) -> dict[str, str]:
@@ -52,6 +61,8 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, log: Path, what: str) 
 
 
 COMMON_ARGS = ["--no-notices", "--no-color", "--ci"]
+#: hosts the local stack may call back (webhook receivers of tests and demos); nothing else private
+LOCAL_ALLOWED_HOSTS = "127.0.0.1"
 
 
 def bootstrap(emulator: Emulator, tools: LocalTools) -> None:
@@ -66,7 +77,9 @@ def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "tesseract"
            provider_secret_name: str | None = None) -> Deployment:
     """`cdk deploy` of the Ocrflow stack into the bootstrapped emulator, with the layer built for it."""
     work = tools.work_dir
-    context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider}
+    context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider,
+               # the local stack's webhook receivers and pages live on loopback, over plain http
+               "ocrflow:urlAllowHttp": "true", "ocrflow:urlAllowedHosts": LOCAL_ALLOWED_HOSTS}
     if provider_secret_name:
         context["ocrflow:providerSecretName"] = provider_secret_name
     outputs_file = work / "outputs.json"

@@ -4,6 +4,7 @@ documents and part results live in S3 and only their keys travel."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -31,13 +32,34 @@ class S3Object(BaseModel):
         return f"s3://{self.bucket}/{self.key}#{self.version_id or self.sequencer or self.etag or ''}"
 
 
+TENANT_UPLOADS = "tenants/"
+_UNSAFE_IN_KEY = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def api_upload_key(uploads_prefix: str, tenant: str, job_id: str, filename: str) -> str:
+    """Where the API's presigned upload puts a job's file. The key names the tenant and the job, so the
+    workflow can find the job the API created (and its options) when the object lands."""
+    safe = _UNSAFE_IN_KEY.sub("_", filename).strip("._")[-100:] or "document"
+    return f"{uploads_prefix}{TENANT_UPLOADS}{tenant}/{job_id}/{safe}"
+
+
+def parse_api_upload_key(uploads_prefix: str, key: str) -> tuple[str, str] | None:
+    """(tenant, job id) of a key made by `api_upload_key`; None for any other upload."""
+    if not key.startswith(uploads_prefix + TENANT_UPLOADS):
+        return None
+    parts = key[len(uploads_prefix + TENANT_UPLOADS):].split("/")
+    if len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], parts[1]
+
+
 def job_id_for(source: S3Object) -> str:
     """The job id of an object version: the same notification delivered twice names the same job."""
     return hashlib.sha256(source.identity.encode()).hexdigest()[:32]
 
 
 class JobStatus(StrEnum):
-    QUEUED = "queued"
+    AWAITING_UPLOAD = "awaiting_upload"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -51,6 +73,8 @@ class JobRequest(BaseModel):
     tenant: str = "default"
     provider: str = "tesseract"
     languages: str = "eng"
+    outputs: list[str] = Field(default_factory=lambda: ["json", "txt", "pdf"], description="Results to write")
+    api_job: bool = Field(default=False, description="Created by the API: the record holds the job's options")
 
 
 class PartState(BaseModel):

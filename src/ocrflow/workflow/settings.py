@@ -13,7 +13,9 @@ class WorkflowSettings(BaseSettings):
     jobs_table: str = Field(description="DynamoDB table of job records")
     idempotency_table: str | None = Field(default=None, description="Powertools Idempotency records (submit, "
                                           "finalize): a repeated invocation returns the first one's result")
+    uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
+    tenants_table: str | None = Field(default=None, description="Tenants (webhook secrets); the notify step")
     work_prefix: str = "work/"
     provider: str = "tesseract"
     lang: str = "eng"

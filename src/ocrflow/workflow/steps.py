@@ -34,7 +34,16 @@ from ocrflow.providers.splitting import plan_parts
 from ocrflow.service import assemble, embedded_provider
 from ocrflow.workflow.credits import CreditLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
-from ocrflow.workflow.models import JobRequest, JobState, JobStatus, JobSummary, PartState, S3Object, job_id_for
+from ocrflow.workflow.models import (
+    JobRequest,
+    JobState,
+    JobStatus,
+    JobSummary,
+    PartState,
+    S3Object,
+    job_id_for,
+    parse_api_upload_key,
+)
 from ocrflow.workflow.settings import WorkflowSettings
 from ocrflow.workflow.storage import ObjectStore, SourceGoneError, result_keys
 
@@ -51,10 +60,24 @@ class Deps:
 
 
 def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | None, size: int | None,
-                    settings: WorkflowSettings, tenant: str = "default", sequencer: str | None = None) -> JobRequest:
+                    settings: WorkflowSettings, sequencer: str | None = None) -> JobRequest:
+    """The job an uploaded object starts: the API's job named by its key, else a job of the `default` tenant
+    with the deployment's provider and language, identified by the object version."""
     source = S3Object(bucket=bucket, key=key, version_id=version_id, etag=etag, size=size, sequencer=sequencer)
-    return JobRequest(job_id=job_id_for(source), source=source, tenant=tenant, provider=settings.provider,
+    api_job = parse_api_upload_key(settings.uploads_prefix, key)
+    if api_job is not None:
+        tenant, job_id = api_job
+        return JobRequest(job_id=job_id, source=source, tenant=tenant, provider=settings.provider,
+                          languages=settings.lang, api_job=True)
+    return JobRequest(job_id=job_id_for(source), source=source, tenant="default", provider=settings.provider,
                       languages=settings.lang)
+
+
+def with_record_options(request: JobRequest, record: dict[str, Any]) -> JobRequest:
+    """The request as its job record has it: an API job's provider, language and outputs are the caller's."""
+    return request.model_copy(update={
+        "tenant": record.get("tenant", request.tenant), "provider": record.get("provider", request.provider),
+        "languages": record.get("languages", request.languages), "outputs": record.get("outputs", request.outputs)})
 
 
 @contextmanager
@@ -83,8 +106,10 @@ def _notes_errors(step: Callable[[JobState, Deps], Any]) -> Callable[[JobState, 
 
 def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
     """Claim the job (a duplicate notification stops here), read and inspect the document, reserve credits."""
-    if not deps.jobs.claim(request, execution):
+    record = deps.jobs.claim(request, execution)
+    if record is None:
         return {"duplicate": True, "job_id": request.job_id}
+    request = with_record_options(request, record)
     with noting_errors(request.job_id, deps):
         parse_languages(request.languages)
         ProviderName(request.provider)
@@ -227,11 +252,16 @@ def finalize(state: JobState, deps: Deps) -> JobSummary:
                        provider_pdf=merged.searchable_pdf, started_at=state.started_at, source=source)
     bucket = deps.settings.results_bucket
     keys = result_keys(deps.settings.results_prefix, request.tenant, request.job_id)
-    results = {
-        "json": deps.store.put(bucket, keys["json"], outcome.document.model_dump_json().encode(), "application/json"),
-        "txt": deps.store.put(bucket, keys["txt"], (outcome.text + "\n").encode(), "text/plain; charset=utf-8"),
-        "pdf": deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf"),
-    }
+    wanted = set(request.outputs)
+    results = {}
+    if "json" in wanted:
+        results["json"] = deps.store.put(bucket, keys["json"], outcome.document.model_dump_json().encode(),
+                                         "application/json")
+    if "txt" in wanted:
+        results["txt"] = deps.store.put(bucket, keys["txt"], (outcome.text + "\n").encode(),
+                                        "text/plain; charset=utf-8")
+    if "pdf" in wanted:
+        results["pdf"] = deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf")
     if merged.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
     deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
@@ -284,8 +314,9 @@ def error_record(error: str | None, cause: str | None, noted: dict[str, Any] | N
 
 def fail_from_catch(request: JobRequest, catch: dict[str, Any], deps: Deps) -> JobSummary:
     """The Catch path from the state machine's error payload ({"Error", "Cause"})."""
-    noted = (deps.jobs.get(request.job_id) or {}).get("last_error")
-    error = error_record(catch.get("Error"), catch.get("Cause"), noted)
+    record = deps.jobs.get(request.job_id) or {}
+    error = error_record(catch.get("Error"), catch.get("Cause"), record.get("last_error"))
+    request = with_record_options(request, record)
     return fail(request.job_id, request.tenant, request.provider, error, deps)
 
 

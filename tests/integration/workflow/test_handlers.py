@@ -15,7 +15,16 @@ from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.runtime import deps_from_env
 from tests.conftest import REPO, sample_bytes
 
-UPLOADS, RESULTS, TABLE, IDEMPOTENCY = "ocrflow-uploads", "ocrflow-results", "ocrflow-jobs", "ocrflow-idempotency"
+from tests.aws_resources import IDEMPOTENCY_TABLE as IDEMPOTENCY
+from tests.aws_resources import JOBS_TABLE as TABLE
+from tests.aws_resources import (
+    RESULTS,
+    UPLOADS,
+    create_buckets,
+    create_idempotency_table,
+    create_jobs_table,
+)
+
 EVENT = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
 
 
@@ -47,15 +56,9 @@ def aws(monkeypatch):
     deps_from_env.cache_clear()
     with mock_aws():
         s3 = boto3.client("s3")
-        for bucket in (UPLOADS, RESULTS):
-            s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
-        boto3.resource("dynamodb").create_table(
-            TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        boto3.resource("dynamodb").create_table(  # as infra/ creates it: Powertools' default key "id"
-            TableName=IDEMPOTENCY, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        create_buckets(s3)
+        create_jobs_table(boto3.resource("dynamodb"))
+        create_idempotency_table(boto3.resource("dynamodb"))
         yield s3
     deps_from_env.cache_clear()
 

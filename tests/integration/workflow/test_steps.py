@@ -31,7 +31,8 @@ from ocrflow.workflow.steps import (
 from ocrflow.workflow.storage import ObjectStore
 from tests.conftest import sample_bytes, truth_text
 
-UPLOADS, RESULTS, TABLE = "ocrflow-uploads", "ocrflow-results", "ocrflow-jobs"
+from tests.aws_resources import JOBS_TABLE as TABLE
+from tests.aws_resources import RESULTS, UPLOADS, create_buckets, create_jobs_table
 
 
 @pytest.fixture
@@ -39,13 +40,8 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         s3 = boto3.client("s3")
-        for bucket in (UPLOADS, RESULTS):
-            s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
-        table = boto3.resource("dynamodb").create_table(
-            TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        yield s3, table
+        create_buckets(s3)
+        yield s3, create_jobs_table(boto3.resource("dynamodb"))
 
 
 def deps_for(aws, provider="tesseract"):

@@ -1,0 +1,1 @@
+"""The HTTPS API for web frontends: tenants and their keys, jobs (upload slots, status, results), usage."""

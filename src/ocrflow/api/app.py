@@ -1,0 +1,163 @@
+"""The API's routes on Powertools' APIGatewayRestResolver: request validation from the pydantic models, the
+OpenAPI document generated from the same routes (served at /openapi.json), and one JSON error shape
+`{"error": {"code", "message"}}` for every 4xx and 5xx - never a stack trace, never a secret."""
+
+
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+
+from ocrflow import __version__
+from ocrflow.api import jobs
+from ocrflow.api.deps import ApiDeps
+from ocrflow.api.errors import ApiError, InvalidRequestError, RateLimitedError
+from ocrflow.api.models import CreatedJob, CreateJobBody, ErrorBody, JobPage, JobResult, JobView, Usage
+from ocrflow.api.tenants import Caller
+from ocrflow.errors import ConfigError, FileTooLargeError, InputError, OcrflowError
+from ocrflow.net.safe_http import UrlUnreachableError
+
+logger = logging.getLogger(__name__)
+
+API_KEY_HEADER = "X-Api-Key"
+TITLE = "ocrflow API"
+
+
+def _errors(*statuses: int) -> dict[int, Any]:
+    return {status: {"description": HTTPStatus(status).phrase,
+                     "content": {"application/json": {"model": ErrorBody}}} for status in statuses}
+
+
+def status_for(error: OcrflowError) -> int:
+    if isinstance(error, ApiError):
+        return error.status
+    if isinstance(error, FileTooLargeError):
+        return 413
+    if isinstance(error, UrlUnreachableError):
+        return 422
+    if isinstance(error, InputError | ConfigError):
+        return 400
+    return 500
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type="application/json", headers=headers,
+                    body=json.dumps({"error": {"code": code, "message": message}}))
+
+
+def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None) -> APIGatewayRestResolver:
+    """The resolver with every route. `deps` is called per request (cached by the caller as it likes)."""
+    origins = cors_origins or ["*"]
+    cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:],
+                      allow_headers=[API_KEY_HEADER, "Idempotency-Key", "Content-Type"],
+                      expose_headers=["Retry-After"], max_age=600)
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+
+    def caller() -> Caller:
+        """The authenticated tenant; every request also counts against its key's rate limit."""
+        current = deps()
+        who = current.tenants.authenticate(app.current_event.headers.get(API_KEY_HEADER))  # case-insensitive
+        limit = who.tenant.rate_limit_per_minute or current.settings.rate_limit_per_minute
+        current.throttle.admit(who.key_id, limit)
+        return who
+
+    Authenticated = Annotated[Caller, Depends(caller)]  # noqa: N806 - a type alias, named like one
+    common = (400, 401, 429, 500)
+
+    @app.post("/v1/jobs", status_code=201, summary="Create a job", tags=["jobs"],
+              responses={201: {"description": "The job, and where to upload its file",
+                               "content": {"application/json": {"model": CreatedJob}}},
+                         **_errors(*common, 409, 413, 422)})
+    def create_job(body: CreateJobBody, who: Authenticated,
+                   idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1,
+                                                                 max_length=255)] = None) -> CreatedJob:
+        return jobs.create_job(who, body, idempotency_key, deps())
+
+    @app.get("/v1/jobs", summary="List your jobs, newest first", tags=["jobs"], responses=_errors(*common, 422))
+    def list_jobs(who: Authenticated, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                  cursor: Annotated[str | None, Query(max_length=512)] = None) -> JobPage:
+        return jobs.list_jobs(who, limit, cursor, deps())
+
+    @app.get("/v1/jobs/<job_id>", summary="A job's status", tags=["jobs"], responses=_errors(*common, 404, 422))
+    def get_job(job_id: str, who: Authenticated) -> JobView:
+        return jobs.get_job(who, job_id, deps())
+
+    @app.get("/v1/jobs/<job_id>/result", summary="A finished job's document, text and searchable PDF",
+             tags=["jobs"], responses=_errors(*common, 404, 409, 422))
+    def get_result(job_id: str, who: Authenticated) -> JobResult:
+        return jobs.job_result(who, job_id, deps())
+
+    @app.delete("/v1/jobs/<job_id>", status_code=204, summary="Delete a job's input and results", tags=["jobs"],
+                responses={204: {"description": "Deleted"}, **_errors(*common, 404, 409, 422)})
+    def delete_job(job_id: str, who: Authenticated):  # noqa: ANN202 - a Response: no model to validate
+        jobs.delete_job(who, job_id, deps())
+        return Response(status_code=204, body="")
+
+    @app.get("/v1/usage", summary="Credits balance and consumption", tags=["usage"],
+             responses=_errors(*common, 422))
+    def get_usage(who: Authenticated) -> Usage:
+        return jobs.usage(who, deps())
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi():  # noqa: ANN202 - a Response: no model to validate
+        return Response(status_code=200, content_type="application/json", body=openapi_json(app))
+
+    @app.exception_handler(RateLimitedError)
+    def rate_limited(error: RateLimitedError) -> Response:
+        return error_response(429, error.code, error.message, {"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(OcrflowError)
+    def typed_error(error: OcrflowError) -> Response:
+        status = status_for(error)
+        if status >= 500:
+            logger.error("request failed: %s: %s", error.code, error.message)
+            return error_response(status, "internal_error", "internal error; nothing was changed")
+        return error_response(status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        problems = []
+        for item in error.errors()[:5]:
+            where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+            problems.append(f"{where}: {item.get('msg', 'invalid')}")
+        return error_response(422, InvalidRequestError.code, "; ".join(problems) or "the request is not valid")
+
+    @app.not_found
+    def not_found(_: Exception) -> Response:
+        return error_response(404, "not_found", "no such resource")
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        where = error.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        origin = f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else "?"
+        logger.error("unexpected %s at %s", type(error).__name__, origin)  # no trace: it may carry request data
+        return error_response(500, "internal_error", "internal error; nothing was changed")
+
+    return app
+
+
+def openapi_json(app: APIGatewayRestResolver, server_url: str | None = None) -> str:
+    """The OpenAPI document of the routes. Validation failures answer with our error body, so the 422s
+    Powertools adds (its own HTTPValidationError) are rewritten to ErrorBody."""
+    spec = json.loads(app.get_openapi_json_schema(
+        title=TITLE, version=__version__, description="Upload documents, follow OCR jobs, fetch results.",
+        servers=[Server(url=server_url or "/")],
+        security_schemes={"apiKey": APIKey(name=API_KEY_HEADER, in_=APIKeyIn.header)},
+        security=[{"apiKey": []}]))
+    schemas = spec.get("components", {}).get("schemas", {})
+    for operation in (op for path in spec["paths"].values() for op in path.values()):
+        if "422" in operation.get("responses", {}):
+            operation["responses"]["422"] = {"description": "The request is not valid", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    return json.dumps(spec, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,266 @@
+"""The API's job operations, scoped to the calling tenant: every read and write checks that the job is the
+caller's, and a job of another tenant is answered exactly like a job that does not exist."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from ocrflow.api.deps import ApiDeps
+from ocrflow.api.errors import (
+    IdempotencyConflictError,
+    InvalidRequestError,
+    JobFailedError,
+    JobInProgressError,
+    JobNotFinishedError,
+    JobNotFoundError,
+)
+from ocrflow.api.models import (
+    CreatedJob,
+    CreateJobBody,
+    JobPage,
+    JobResult,
+    JobView,
+    UploadSlot,
+    Usage,
+)
+from ocrflow.api.tenants import Caller
+from ocrflow.engines.languages import parse_languages
+from ocrflow.errors import ConfigError, FileTooLargeError
+from ocrflow.inspection import sniff_media_type
+from ocrflow.net.safe_http import check_url
+from ocrflow.workflow.models import JobStatus, api_upload_key
+from ocrflow.workflow.storage import ObjectStore
+
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ProviderNotAllowedError(ConfigError):
+    code = "provider_not_allowed"
+
+
+# --- create -----------------------------------------------------------------------------------------------
+
+
+def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None, deps: ApiDeps) -> CreatedJob:
+    """A new job: an upload slot the file goes to (the upload starts the workflow), or the file fetched from
+    source_url. With an Idempotency-Key the same request gives the same job (and a fresh upload slot while the
+    file has not arrived); the same key with another request is refused."""
+    settings = deps.settings
+    tenant = caller.tenant.tenant_id
+    provider = body.provider or settings.provider
+    if provider not in settings.allowed_providers:
+        raise ProviderNotAllowedError(f"provider {provider!r} is not offered here; choose one of "
+                                      f"{', '.join(sorted(settings.allowed_providers))}")
+    language = body.language or settings.lang
+    parse_languages(language)
+    for url in (body.callback_url, body.source_url):
+        if url is not None:
+            check_url(url, settings.url_policy)
+    if body.size is not None and body.size > settings.max_upload_bytes:
+        raise FileTooLargeError(f"the file is {body.size:,} bytes; the limit is {settings.max_upload_bytes:,}",
+                                limit=settings.max_upload_bytes)
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    if idempotency_key is not None:
+        job_id = hashlib.sha256(f"{tenant}\n{idempotency_key}".encode()).hexdigest()[:32]
+        earlier = _replay(caller, job_id, fingerprint, deps)
+        if earlier is not None:
+            return earlier
+    else:
+        job_id = secrets.token_hex(16)
+
+    fetched = None
+    filename, content_type, size = body.filename, body.content_type, body.size
+    if body.source_url is not None:
+        fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=settings.max_upload_bytes,
+                             timeout=settings.source_fetch_seconds)
+        content_type = sniff_media_type(fetched.data)
+        filename = urlsplit(fetched.final_url).path.rsplit("/", 1)[-1] or "document"
+        size = len(fetched.data)
+    now = deps.now()
+    record = {
+        "job_id": job_id, "tenant": tenant, "status": JobStatus.AWAITING_UPLOAD.value, "filename": filename,
+        "content_type": str(content_type), "size": size, "provider": provider, "languages": language,
+        "outputs": body.outputs, "callback_url": body.callback_url, "source_url": body.source_url,
+        "upload_key": api_upload_key(settings.uploads_prefix, tenant, job_id, filename or "document"),
+        "request_hash": fingerprint, "created_at": now.isoformat(), "updated_at": now.isoformat(),
+        "expires_at": int((now + timedelta(hours=settings.upload_wait_hours)).timestamp()),
+    }
+    if not deps.jobs.create(record):  # the same Idempotency-Key, concurrently
+        earlier = _replay(caller, job_id, fingerprint, deps)
+        if earlier is not None:
+            return earlier
+        raise IdempotencyConflictError("this Idempotency-Key is in use by a request that is still being made")
+    if fetched is not None:
+        deps.s3.put_object(Bucket=settings.uploads_bucket, Key=record["upload_key"], Body=fetched.data,
+                           ContentType=str(content_type), ServerSideEncryption="AES256")
+        return CreatedJob(job=job_view(record))
+    return CreatedJob(job=job_view(record), upload=_upload_slot(record, deps))
+
+
+def _replay(caller: Caller, job_id: str, fingerprint: str, deps: ApiDeps) -> CreatedJob | None:
+    record = deps.jobs.get(job_id)
+    if record is None or record.get("tenant") != caller.tenant.tenant_id:
+        return None
+    if record.get("request_hash") != fingerprint:
+        raise IdempotencyConflictError("this Idempotency-Key was used with a different request")
+    waiting = record["status"] == JobStatus.AWAITING_UPLOAD.value and not record.get("source_url")
+    return CreatedJob(job=job_view(record), upload=_upload_slot(record, deps) if waiting else None)
+
+
+def _upload_slot(record: dict[str, Any], deps: ApiDeps) -> UploadSlot:
+    """A presigned PUT bound to the declared type and exact size (both are signed headers: S3 refuses any
+    other), valid for a short time."""
+    seconds = deps.settings.upload_url_seconds
+    url = deps.s3.generate_presigned_url("put_object", ExpiresIn=seconds, Params={
+        "Bucket": deps.settings.uploads_bucket, "Key": record["upload_key"], "ContentType": record["content_type"],
+        "ContentLength": record["size"], "ServerSideEncryption": "AES256"})
+    return UploadSlot(url=url, headers={"Content-Type": record["content_type"],
+                                        "x-amz-server-side-encryption": "AES256"},
+                      max_bytes=record["size"], expires_at=deps.now() + timedelta(seconds=seconds))
+
+
+# --- read -------------------------------------------------------------------------------------------------
+
+
+def job_view(record: dict[str, Any]) -> JobView:
+    error = record.get("error")
+    cost = None
+    if record.get("status") == JobStatus.SUCCEEDED.value:
+        cost = {"pages": record.get("pages"), "provider_credits": record.get("credits_used")}
+    return JobView(
+        id=record["job_id"], status=record["status"], filename=record.get("filename"),
+        content_type=record.get("content_type") or record.get("media_type"), size=record.get("size"),
+        pages=record.get("pages"), provider=record.get("provider", ""), language=record.get("languages", ""),
+        outputs=record.get("outputs") or ["json", "txt", "pdf"], created_at=record["created_at"],
+        started_at=record.get("started_at"), finished_at=record.get("finished_at"), seconds=record.get("seconds"),
+        error={"code": error.get("code", "internal_error"), "message": error.get("message", "")} if error else None,
+        cost=cost, callback_url=record.get("callback_url"), webhook=record.get("webhook"),
+    )
+
+
+def _own_record(caller: Caller, job_id: str, deps: ApiDeps) -> dict[str, Any]:
+    record = deps.jobs.get(job_id) if JOB_ID.match(job_id) else None
+    if record is None or record.get("tenant") != caller.tenant.tenant_id:
+        raise JobNotFoundError(f"no job {job_id!r}")
+    return record
+
+
+def get_job(caller: Caller, job_id: str, deps: ApiDeps) -> JobView:
+    return job_view(_own_record(caller, job_id, deps))
+
+
+def list_jobs(caller: Caller, limit: int, cursor: str | None, deps: ApiDeps) -> JobPage:
+    items, following = deps.jobs.list_for_tenant(caller.tenant.tenant_id, limit, _decode_cursor(cursor))
+    return JobPage(jobs=[job_view(item) for item in items],
+                   next_cursor=_encode_cursor(following) if following else None)
+
+
+def _encode_cursor(position: dict[str, str]) -> str:
+    raw = json.dumps([position["created_at"], position["job_id"]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, str] | None:
+    """The position a cursor names. Only the position travels: the tenant always comes from the caller."""
+    if not cursor:
+        return None
+    try:
+        created_at, job_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        datetime.fromisoformat(created_at)
+        if not JOB_ID.match(job_id):
+            raise ValueError(job_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequestError("the cursor is not one this API gave out") from None
+    return {"created_at": created_at, "job_id": job_id}
+
+
+def job_result(caller: Caller, job_id: str, deps: ApiDeps) -> JobResult:
+    """The normalized document and text (inline when small, else presigned links) and the searchable PDF."""
+    record = _own_record(caller, job_id, deps)
+    status = record["status"]
+    if status == JobStatus.FAILED.value:
+        error = record.get("error") or {}
+        raise JobFailedError(f"the job failed: {error.get('code', 'internal_error')}: {error.get('message', '')}")
+    if status != JobStatus.SUCCEEDED.value:
+        raise JobNotFinishedError(f"the job is {status}; ask again when it has succeeded")
+    seconds = deps.settings.download_url_seconds
+    results = {kind: _bucket_key(uri) for kind, uri in (record.get("results") or {}).items()}
+    result = JobResult(job_id=job_id, expires_at=deps.now() + timedelta(seconds=seconds))
+    if "json" in results:
+        body = _inline(results["json"], deps)
+        result.document = json.loads(body) if body is not None else None
+        result.document_url = None if body is not None else _download_url(results["json"], deps)
+    if "txt" in results:
+        body = _inline(results["txt"], deps)
+        result.text = body.decode() if body is not None else None
+        result.text_url = None if body is not None else _download_url(results["txt"], deps)
+    if "pdf" in results:
+        result.searchable_pdf_url = _download_url(results["pdf"], deps)
+    return result
+
+
+def _bucket_key(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _inline(location: tuple[str, str], deps: ApiDeps) -> bytes | None:
+    bucket, key = location
+    head = deps.s3.head_object(Bucket=bucket, Key=key)
+    if head["ContentLength"] > deps.settings.inline_result_bytes:
+        return None
+    return deps.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _download_url(location: tuple[str, str], deps: ApiDeps) -> str:
+    bucket, key = location
+    return deps.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                          ExpiresIn=deps.settings.download_url_seconds)
+
+
+# --- delete -----------------------------------------------------------------------------------------------
+
+
+def delete_job(caller: Caller, job_id: str, deps: ApiDeps) -> None:
+    """Delete the job's input (every stored version of it) and its results, then the job. A running job is
+    refused: it would write its results again."""
+    record = _own_record(caller, job_id, deps)
+    if record["status"] == JobStatus.RUNNING.value:
+        raise JobInProgressError("the job is running; delete it when it has ended")
+    settings = deps.settings
+    source = record.get("source") or {}
+    if record.get("upload_key"):
+        _delete_all_versions(settings.uploads_bucket, record["upload_key"], deps)
+    elif source.get("key"):
+        extra = {"VersionId": source["version_id"]} if source.get("version_id") else {}
+        deps.s3.delete_object(Bucket=source["bucket"], Key=source["key"], **extra)
+    ObjectStore(deps.s3).delete_prefix(settings.results_bucket,
+                                       f"{settings.results_prefix}{record['tenant']}/{job_id}/")
+    if not deps.jobs.delete(job_id, expected_status=record["status"]):
+        raise JobInProgressError("the job started while it was being deleted; delete it when it has ended")
+
+
+def _delete_all_versions(bucket: str, key: str, deps: ApiDeps) -> None:
+    paginator = deps.s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket, Prefix=key):
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
+        if doomed:
+            deps.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+
+# --- usage ------------------------------------------------------------------------------------------------
+
+
+def usage(caller: Caller, deps: ApiDeps) -> Usage:
+    tenant = deps.tenants.get(caller.tenant.tenant_id)
+    return Usage(tenant=tenant.tenant_id, credits=tenant.credits, periods=deps.tenants.usage(tenant.tenant_id))
+

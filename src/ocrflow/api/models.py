@@ -1,0 +1,129 @@
+"""The API's request and response bodies. The OpenAPI document is generated from these and the routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocrflow.inspection import MediaType
+from ocrflow.workflow.models import JobStatus
+
+OutputKind = Literal["json", "txt", "pdf"]
+ALL_OUTPUTS: list[OutputKind] = ["json", "txt", "pdf"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateJobBody(_Body):
+    """Either describe the file you will upload (filename, content_type, size) or give a source_url."""
+
+    filename: str | None = Field(default=None, min_length=1, max_length=255, examples=["invoice.pdf"])
+    content_type: MediaType | None = Field(default=None, description="The upload must be sent with this type")
+    size: int | None = Field(default=None, gt=0, description="Exact size in bytes of the file to upload")
+    source_url: str | None = Field(default=None, max_length=2048,
+                                   description="https URL ocrflow fetches instead of an upload")
+    provider: str | None = Field(default=None, max_length=32, description="OCR provider; the default if omitted")
+    language: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$",
+                                 description="Tesseract-style language codes, e.g. eng or eng+deu")
+    outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=3)
+    callback_url: str | None = Field(default=None, max_length=2048,
+                                     description="https URL that receives the signed job summary when it ends")
+
+    @model_validator(mode="after")
+    def _upload_or_url(self) -> CreateJobBody:
+        upload = (self.filename, self.content_type, self.size)
+        if self.source_url is None and None in upload:
+            raise ValueError("give filename, content_type and size of the file to upload, or a source_url")
+        if self.source_url is not None and self.size is not None:
+            raise ValueError("give either an upload (filename, content_type, size) or a source_url, not both")
+        if len(set(self.outputs)) != len(self.outputs):
+            raise ValueError("outputs must not repeat")
+        return self
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class Cost(BaseModel):
+    pages: int | None = Field(default=None, description="Pages charged")
+    provider_credits: float | None = Field(default=None, description="What the provider reported using")
+
+
+class Webhook(BaseModel):
+    delivered: bool
+    attempts: int
+    status_code: int | None = None
+    error: str | None = None
+
+
+class JobView(BaseModel):
+    id: str
+    status: JobStatus
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    pages: int | None = None
+    provider: str
+    language: str
+    outputs: list[OutputKind]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = Field(default=None, description="Processing time, from start to results")
+    error: ErrorInfo | None = None
+    cost: Cost | None = None
+    callback_url: str | None = None
+    webhook: Webhook | None = None
+
+
+class UploadSlot(BaseModel):
+    url: str = Field(description="Presigned S3 URL: PUT the file there with exactly these headers")
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str]
+    max_bytes: int
+    expires_at: datetime
+
+
+class CreatedJob(BaseModel):
+    job: JobView
+    upload: UploadSlot | None = Field(default=None, description="Absent when the job was made from a source_url")
+
+
+class JobPage(BaseModel):
+    jobs: list[JobView]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page")
+
+
+class JobResult(BaseModel):
+    job_id: str
+    document: dict[str, Any] | None = Field(default=None, description="The normalized document (schema v1), "
+                                            "inline when small; else see document_url")
+    document_url: str | None = None
+    text: str | None = Field(default=None, description="The plain text, inline when small; else see text_url")
+    text_url: str | None = None
+    searchable_pdf_url: str | None = None
+    expires_at: datetime = Field(description="When the links stop working")
+
+
+class UsagePeriod(BaseModel):
+    period: str = Field(description="YYYY-MM or YYYY-MM-DD")
+    provider: str
+    pages: int = 0
+    requests: int = 0
+    cost: float = 0
+
+
+class Usage(BaseModel):
+    tenant: str
+    credits: int = Field(description="Balance in pages")
+    periods: list[UsagePeriod] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo

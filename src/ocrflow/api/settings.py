@@ -1,0 +1,43 @@
+"""The API's configuration, from the Lambda environment (pydantic-settings, prefix OCRFLOW_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ocrflow.net.safe_http import UrlPolicy
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OCRFLOW_", frozen=True, extra="ignore")
+
+    uploads_bucket: str = Field(description="Bucket whose uploads prefix starts the workflow")
+    uploads_prefix: str = "uploads/"
+    results_bucket: str
+    results_prefix: str = "results/"
+    jobs_table: str
+    tenants_table: str = Field(description="Tenants, hashed API keys, rate windows (pk/sk)")
+    provider: str = Field(default="tesseract", description="Provider of jobs that name none")
+    api_providers: str = Field(default="", description="Comma-separated providers a job may ask for "
+                               "(besides the default); empty = only the default")
+    lang: str = "eng"
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    upload_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned upload lifetime")
+    download_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned result links")
+    upload_wait_hours: int = Field(default=24, gt=0, description="A job whose file never arrives expires after")
+    inline_result_bytes: int = Field(default=1_000_000, gt=0, description="Larger documents come as a link")
+    source_fetch_seconds: float = Field(default=20.0, gt=0, description="Time allowed to fetch a source_url")
+    rate_limit_per_minute: int = Field(default=600, gt=0, description="Requests per API key per minute, unless "
+                                       "the tenant has its own")
+    url_allow_http: bool = Field(default=False, description="Allow http:// source and callback URLs")
+    url_allowed_hosts: str = Field(default="", description="Comma-separated hosts exempt from the private-address "
+                                   "ban (local testing only)")
+
+    @property
+    def allowed_providers(self) -> frozenset[str]:
+        return frozenset({self.provider, *(p.strip() for p in self.api_providers.split(",") if p.strip())})
+
+    @property
+    def url_policy(self) -> UrlPolicy:
+        hosts = frozenset(h.strip() for h in self.url_allowed_hosts.split(",") if h.strip())
+        return UrlPolicy(allow_http=self.url_allow_http, allowed_hosts=hosts)

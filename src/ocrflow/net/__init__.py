@@ -1,0 +1,1 @@
+"""Outbound networking to destinations a user chose."""

@@ -1,0 +1,41 @@
+"""The deployment's buckets and tables as the CDK app defines them (infra/ocrflow_infra/constructs/storage.py),
+created in moto for integration tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UPLOADS, RESULTS = "ocrflow-uploads", "ocrflow-results"
+JOBS_TABLE, TENANTS_TABLE, IDEMPOTENCY_TABLE = "ocrflow-jobs", "ocrflow-tenants", "ocrflow-idempotency"
+
+
+def create_buckets(s3: Any) -> None:
+    for bucket in (UPLOADS, RESULTS):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
+
+
+def create_jobs_table(dynamodb: Any) -> Any:
+    return dynamodb.create_table(
+        TableName=JOBS_TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"}
+                              for name in ("job_id", "tenant", "created_at")],
+        GlobalSecondaryIndexes=[{"IndexName": "by-tenant", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "tenant", "KeyType": "HASH"},
+                                               {"AttributeName": "created_at", "KeyType": "RANGE"}]}],
+        BillingMode="PAY_PER_REQUEST")
+
+
+def create_tenants_table(dynamodb: Any) -> Any:
+    return dynamodb.create_table(
+        TableName=TENANTS_TABLE, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}])
+
+
+def create_idempotency_table(dynamodb: Any) -> Any:
+    """As infra/ creates it: Powertools' default key "id"."""
+    return dynamodb.create_table(
+        TableName=IDEMPOTENCY_TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")

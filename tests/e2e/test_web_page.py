@@ -1,0 +1,116 @@
+"""The web page in a real headless Chromium against the HTTPS API: pick a file, upload it, follow the job, then
+see the page with its word boxes, the text and the searchable PDF link. The page is served from its own
+origin, so the API's and the buckets' CORS answers are exercised as a user's browser meets them.
+
+`api_endpoint` (base URL, API key) comes from the local stack's conftest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from ocrflow.quality import word_recall
+from ocrflow.web import find_web_root, serve_web
+from tests.browser import launch_chromium
+from tests.conftest import SAMPLES, truth_text
+
+pytestmark = pytest.mark.e2e
+
+JOB_TIMEOUT_MS = 120_000
+# what Chromium logs for a fetch answered 4xx/5xx: expected when the API refuses something on purpose
+HTTP_ERROR_LOG = re.compile(r"^Failed to load resource: the server responded with a status of [45]\d\d")
+
+
+@pytest.fixture(scope="module")
+def site(api_endpoint):
+    base_url, api_key = api_endpoint
+    server, url = serve_web(find_web_root(), {"apiBase": base_url, "apiKey": api_key})
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def console_errors():
+    """What the page logged as errors (CORS refusals among them) and its uncaught exceptions."""
+    return []
+
+
+@pytest.fixture
+def page(browser, console_errors):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
+    yield page
+    context.close()
+
+
+def upload(page: Page, site: str, file) -> None:
+    page.goto(site)
+    expect(page.locator("#api-base")).not_to_have_value("")  # config.json has been read
+    page.set_input_files("#file", file)
+    page.click("#upload")
+    expect(page.locator("#status")).to_have_attribute("data-status", re.compile(r"^(succeeded|failed|error)$"),
+                                                      timeout=JOB_TIMEOUT_MS)
+
+
+PAGE_GEOMETRY = """() => [...document.querySelectorAll('#pages .sheet')].map((sheet) => {
+    const image = sheet.querySelector('.page-image');
+    const rect = (element) => { const r = element.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    let inked = null;
+    if (image instanceof HTMLCanvasElement) {  // pdf.js drew it: count the dark pixels
+        const { data } = image.getContext('2d').getImageData(0, 0, image.width, image.height);
+        inked = 0;
+        for (let i = 0; i < data.length; i += 4) inked += data[i] + data[i + 1] + data[i + 2] < 3 * 128 ? 1 : 0;
+    }
+    return { tag: image.tagName, loaded: image instanceof HTMLImageElement ? image.naturalWidth > 0 : true,
+             inked, image: rect(image), boxes: [...sheet.querySelectorAll('.box')].map(rect) };
+})"""
+
+
+@pytest.mark.parametrize(("sample", "tag"), [("notice.jpg", "IMG"), ("letter.pdf", "CANVAS")])
+def test_a_document_is_read_and_shown_with_its_word_boxes(page, console_errors, site, sample, tag):
+    upload(page, site, SAMPLES / sample)
+    expect(page.locator("#result:not([hidden]), #error:not([hidden])").first).to_be_visible(timeout=30_000)
+    assert page.locator("#error").is_hidden(), f"{page.inner_text('#error')} - console: {console_errors}"
+    assert page.get_attribute("#status", "data-status") == "succeeded"
+    expect(page.locator("#status")).to_contain_text("succeeded")
+
+    text = page.inner_text("#text")
+    truth = truth_text(sample)
+    assert truth.splitlines()[0] in text  # the title
+    assert word_recall(truth, text) >= 0.9, text
+
+    sheets = page.evaluate(PAGE_GEOMETRY)
+    assert len(sheets) == 1
+    sheet = sheets[0]
+    assert sheet["tag"] == tag and sheet["loaded"]
+    if tag == "CANVAS":
+        assert sheet["inked"] > 10_000, "pdf.js drew a blank page"
+    left, top, right, bottom = sheet["image"]
+    assert right - left > 300 and bottom - top > 300
+    assert len(sheet["boxes"]) > 10
+    for x0, y0, x1, y1 in sheet["boxes"]:
+        assert left - 1 <= x0 < x1 <= right + 1 and top - 1 <= y0 < y1 <= bottom + 1, (x0, y0, x1, y1)
+
+    href = page.get_attribute("#pdf-link", "href")
+    assert href and href.startswith("http")
+    assert console_errors == []
+
+
+def test_a_document_that_cannot_be_read_shows_the_error(page, console_errors, site):
+    upload(page, site, {"name": "broken.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 this is not a PDF"})
+    expect(page.locator("#error")).to_be_visible()
+    assert re.match(r"^[a-z_]+: \S", page.inner_text("#error")), page.inner_text("#error")
+    assert page.get_attribute("#status", "data-status") in {"failed", "error"}
+    expect(page.locator("#result")).to_be_hidden()
+    assert [e for e in console_errors if not HTTP_ERROR_LOG.match(e)] == []
