@@ -71,10 +71,13 @@ local-tools: $(STAMP) $(STACK_STAMP) node_modules/.bin/cdk
 
 test: $(STAMP) system-test-deps local-tools
 	$(VENV)/bin/ruff check src tests tools bench functions infra
-	$(PY) -m pytest -n 2 --dist loadscope -q
+	$(PY) -m pytest -n 2 --dist loadscope -q -m "not e2e"
+	@# the end-to-end tests share one local stack: one process, deployed once
+	$(PY) -m pytest -q -m e2e
 
 schema: $(STAMP)
 	$(PY) -m ocrflow.cli schema --write schemas/document.v1.schema.json
+	$(PY) -m ocrflow.cli schema --openapi --write schemas/openapi.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench tools functions

@@ -28,8 +28,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="language code(s): eng, deu, en+de (default: eng)")
     ocr.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    schema = commands.add_parser("schema", help="print (or check) the normalized document's JSON Schema")
+    schema = commands.add_parser("schema", help="print the normalized document's JSON Schema (or, with --openapi, "
+                                 "the HTTPS API's OpenAPI document)")
     schema.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead of stdout")
+    schema.add_argument("--openapi", action="store_true", help="the API's OpenAPI document instead")
 
     demo = commands.add_parser("demo", help="OCR the sample documents and show a table of results")
     demo.add_argument("--samples", type=Path, default=Path("events/samples"))
@@ -74,9 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
                                progress=not args.quiet, debug=args.debug)
         if args.command == "schema":
-            from ocrflow.document import document_json_schema_text
+            if args.openapi:
+                from ocrflow.api.app import openapi_document
 
-            text = document_json_schema_text()
+                text = openapi_document()
+            else:
+                from ocrflow.document import document_json_schema_text
+
+                text = document_json_schema_text()
             if args.write:
                 args.write.parent.mkdir(parents=True, exist_ok=True)
                 args.write.write_text(text, encoding="utf-8")

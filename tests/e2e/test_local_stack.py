@@ -9,18 +9,11 @@ import pytest
 
 from ocrflow.document import Document
 from ocrflow.local.jobs import fetch_result, upload, wait_for_jobs
-from ocrflow.local.stack import local_stack
 from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
 from tests.conftest import sample_bytes, truth_text
 
-pytestmark = pytest.mark.e2e  # one module: `make test` runs with --dist loadscope, so one worker, one stack
-
-
-@pytest.fixture(scope="module")
-def stack():
-    with local_stack(ProviderName.TESSERACT) as deployed:
-        yield deployed
+pytestmark = pytest.mark.e2e  # the `stack` fixture (conftest) is deployed once for all end-to-end tests
 
 
 def executions_for(stack, key):
@@ -92,8 +85,15 @@ def test_bad_input_ends_as_its_typed_error(stack):
     assert not any(tracked.record["job_id"] in key for key in results_listing(stack))
 
 
-def test_a_slow_provider_is_waited_for_by_the_state_machine(stack):
+@pytest.fixture
+def adobe_stack(stack):
     stack.redeploy(ProviderName.ADOBE)  # `cdk deploy -c ocrflow:provider=adobe`, settings in Secrets Manager
+    yield stack
+    stack.redeploy(ProviderName.TESSERACT)  # as the other end-to-end tests expect it
+
+
+def test_a_slow_provider_is_waited_for_by_the_state_machine(adobe_stack):
+    stack = adobe_stack
     stack.fake.in_progress_polls = 2
     stack.fake.retry_after = "1"
     tracked = upload(stack, "report.pdf", sample_bytes("report.pdf"), folder="slow/")

@@ -105,6 +105,10 @@ def test_state_machine_has_the_documented_states_and_catch_path(synthesized):
     assert {"Validate", "Duplicate?", "Submit", "ProviderDone?", "WaitForProvider", "Poll", "Finalize", "Fail",
             "JobFailed", "JobSucceeded", "AlreadyHandled"} <= set(states)
     assert states["WaitForProvider"]["SecondsPath"] == "$.job.state.wait_seconds"
+    assert states["Finalize"]["Next"] == "NotifySuccess" and states["NotifySuccess"]["Next"] == "JobSucceeded"
+    assert states["Fail"]["Next"] == "NotifyFailure" and states["NotifyFailure"]["Next"] == "JobFailed"
+    for notify, end in (("NotifySuccess", "JobSucceeded"), ("NotifyFailure", "JobFailed")):
+        assert states[notify]["Catch"][0]["Next"] == end  # a failed webhook never changes the job's outcome
     for name in ("Validate", "Submit", "Poll", "Finalize"):
         assert states[name]["Catch"][0]["Next"] == "Fail"
         retry = states[name]["Retry"][0]
@@ -115,12 +119,14 @@ def test_state_machine_has_the_documented_states_and_catch_path(synthesized):
 def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
     template, _ = synthesized
     functions = {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
-    assert len(functions) == 5
+    assert len(functions) == 6
+    functions |= {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if k.startswith("Api")}
+    assert len(functions) == 7
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
         assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
-    template.resource_count_is("AWS::Logs::LogGroup", 6)
+    template.resource_count_is("AWS::Logs::LogGroup", 9)  # 7 functions, the state machine, API access logs
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
 
@@ -128,7 +134,7 @@ def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
 def test_tables_have_point_in_time_recovery(synthesized):
     template, _ = synthesized
     tables = template.find_resources("AWS::DynamoDB::Table")
-    assert len(tables) == 3
+    assert len(tables) == 3  # jobs, tenants, idempotency
     for table in tables.values():
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
@@ -139,3 +145,37 @@ def test_alarms_watch_failed_executions_and_dead_letters(synthesized):
     assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
         "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"}
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_api_proxies_every_route_to_one_function_with_stage_throttling_and_access_logs(synthesized):
+    template, _ = synthesized
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "prod" and props["AccessLogSetting"]["DestinationArn"]
+    (settings,) = props["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == 50 and settings["ThrottlingBurstLimit"] == 100
+    assert settings["DataTraceEnabled"] is False  # request bodies (and keys) stay out of the logs
+    methods = template.find_resources("AWS::ApiGateway::Method")
+    assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"ANY"}
+    assert {m["Properties"]["Integration"]["Type"] for m in methods.values()} == {"AWS_PROXY"}
+    (api_function,) = [v for k, v in template.find_resources("AWS::Lambda::Function").items()
+                       if k.startswith("ApiFunction")]
+    env = api_function["Properties"]["Environment"]["Variables"]
+    assert env["OCRFLOW_URL_ALLOW_HTTP"] == "false" and env["OCRFLOW_URL_ALLOWED_HOSTS"] == ""  # SSRF guard on
+
+
+def test_jobs_table_lists_by_tenant_and_expires_abandoned_uploads(synthesized):
+    template, _ = synthesized
+    (jobs,) = [v for k, v in template.find_resources("AWS::DynamoDB::Table").items() if "Jobs" in k]
+    (index,) = jobs["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-tenant"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["tenant", "created_at"]
+    assert jobs["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_browsers_may_put_uploads_and_get_results_cross_origin(synthesized):
+    template, _ = synthesized
+    buckets = template.find_resources("AWS::S3::Bucket")
+    rules = {k: v["Properties"].get("CorsConfiguration", {}).get("CorsRules") for k, v in buckets.items()}
+    assert [r[0]["AllowedMethods"] for k, r in rules.items() if "Uploads" in k] == [["PUT"]]
+    assert [r[0]["AllowedMethods"] for k, r in rules.items() if "Results" in k] == [["GET"]]

@@ -35,8 +35,8 @@ def test_plain_http_needs_the_policy_to_allow_it() -> None:
     assert check_url("http://example.com/", UrlPolicy(allow_http=True)).scheme == "http"
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/f", "file:///etc/passwd", "gopher://example.com/", "//example.com/x",
-                                 "example.com/x", "https:///x", "https://", "not a url at all"])
+@pytest.mark.parametrize("url", ["ftp://example.com/f", "file:///etc/passwd", "gopher://example.com/",
+                                 "//example.com/x", "example.com/x", "https:///x", "https://", "not a url at all"])
 def test_other_schemes_and_hostless_urls_are_refused(url: str) -> None:
     with pytest.raises(UrlNotAllowedError) as refused:
         check_url(url, UrlPolicy(allow_http=True))
@@ -79,6 +79,17 @@ def test_non_public_hosts_are_refused_in_every_spelling(host: str) -> None:
         check_url(f"https://{host}/latest/meta-data/", HTTPS_ONLY)
     with pytest.raises(UrlNotAllowedError):
         check_url(f"http://{host}:8080/", UrlPolicy(allow_http=True))
+
+
+@pytest.mark.parametrize(("host", "reason"), [
+    ("127.0.0.1", "loopback"), ("[::ffff:127.0.0.1]", "loopback"), ("10.0.0.5", "private"),
+    ("169.254.169.254", "cloud metadata"), ("[fd00:ec2::254]", "cloud metadata"), ("168.63.129.16", "cloud metadata"),
+    ("169.254.1.1", "link-local"), ("100.64.0.1", "carrier-grade NAT"), ("0.0.0.0", "unspecified"),
+    ("224.0.0.1", "multicast"),
+])
+def test_the_refusal_says_what_kind_of_address_it_is(host: str, reason: str) -> None:
+    with pytest.raises(UrlNotAllowedError, match=f"not allowed \\({reason} address\\)"):
+        check_url(f"https://{host}/", HTTPS_ONLY)
 
 
 NON_PUBLIC_NETWORKS = [

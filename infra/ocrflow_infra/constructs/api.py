@@ -32,6 +32,7 @@ class Api(Construct):
             tracing=lambda_.Tracing.ACTIVE, description="ocrflow HTTPS API",
             log_group=logs.LogGroup(self, "Logs", retention=retention(config.log_retention_days),
                                     removal_policy=RemovalPolicy.DESTROY))
+        acknowledge(self.function, "L1", "python3.12 is pinned to match the shared layer's compiled wheels.")
         storage.jobs.grant_read_write_data(self.function)
         storage.tenants.grant_read_write_data(self.function)  # keys (read), rate windows (write)
         storage.uploads.grant_put(self.function, f"{config.uploads_prefix}*")  # presigned PUTs, fetched source_urls

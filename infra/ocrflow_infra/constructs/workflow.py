@@ -89,13 +89,15 @@ class Workflow(Construct):
 
     def _grant(self, storage: Storage, config: DeploymentConfig) -> None:
         f = self.functions
-        acknowledge(self, "IAM5", "S3 grants cover the results bucket's objects and the uploads prefix only; "
+        acknowledge(self, "IAM5", "S3 grants cover the results bucket's objects and the uploads prefix only; the jobs "
+                    "table's grant includes its by-tenant index; "
                     "CDK's grant actions (Get*/List*/Delete*/Abort*) are the object-level read/write/delete sets; "
                     "X-Ray tracing has no resource-level permissions.", [
                         "Action::s3:List*", "Action::s3:GetObject*", "Action::s3:GetBucket*",
                         "Action::s3:DeleteObject*", "Action::s3:Abort*", "Resource::*",
                         f"Resource::{arn_token(storage.results)}/*",
-                        f"Resource::{arn_token(storage.uploads)}/{config.uploads_prefix}*"])
+                        f"Resource::{arn_token(storage.uploads)}/{config.uploads_prefix}*",
+                        f"Resource::{arn_token(storage.jobs)}/index/*"])
         for step in ("validate", "submit", "finalize"):
             storage.uploads.grant_read(f[step], f"{config.uploads_prefix}*")
         for step in ("submit", "poll", "finalize", "fail"):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
@@ -27,12 +28,20 @@ from ocrflow.net.safe_http import UrlUnreachableError
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-Api-Key"
+#: the query parameters each operation takes; any other is refused
+QUERY_PARAMETERS = {("GET", "/v1/jobs"): {"limit", "cursor"}}
 TITLE = "ocrflow API"
 
 
-def _errors(*statuses: int) -> dict[int, Any]:
-    return {status: {"description": HTTPStatus(status).phrase,
-                     "content": {"application/json": {"model": ErrorBody}}} for status in statuses}
+def _responses(ok: int, model: type | None, description: str, *errors: int) -> dict[int, Any]:
+    """The success answer and the error answers (all ErrorBody) an operation documents."""
+    answers: dict[int, Any] = {ok: {"description": description}}
+    if model is not None:
+        answers[ok]["content"] = {"application/json": {"model": model}}
+    for status in errors:
+        answers[status] = {"description": HTTPStatus(status).phrase,
+                           "content": {"application/json": {"model": ErrorBody}}}
+    return answers
 
 
 def status_for(error: OcrflowError) -> int:
@@ -68,40 +77,53 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
         current.throttle.admit(who.key_id, limit)
         return who
 
+    def strict_query(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        """Unknown query parameters are refused (a typo such as ?limt=5 should not pass silently)."""
+        event = app.current_event
+        known = QUERY_PARAMETERS.get((event.http_method, event.path), set())
+        unknown = set(event.query_string_parameters or {}) - known
+        if unknown:
+            return error_response(422, InvalidRequestError.code,
+                                  f"unknown query parameter(s): {', '.join(sorted(unknown))[:200]}")
+        return next_middleware(app)
+
+    app.use(middlewares=[strict_query])
     Authenticated = Annotated[Caller, Depends(caller)]  # noqa: N806 - a type alias, named like one
     common = (400, 401, 429, 500)
 
     @app.post("/v1/jobs", status_code=201, summary="Create a job", tags=["jobs"],
-              responses={201: {"description": "The job, and where to upload its file",
-                               "content": {"application/json": {"model": CreatedJob}}},
-                         **_errors(*common, 409, 413, 422)})
+              responses=_responses(201, CreatedJob, "The job, and where to upload its file", *common, 413, 422))
     def create_job(body: CreateJobBody, who: Authenticated,
                    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1,
                                                                  max_length=255)] = None) -> CreatedJob:
         return jobs.create_job(who, body, idempotency_key, deps())
 
-    @app.get("/v1/jobs", summary="List your jobs, newest first", tags=["jobs"], responses=_errors(*common, 422))
+    @app.get("/v1/jobs", summary="List your jobs, newest first", tags=["jobs"],
+             responses=_responses(200, JobPage, "One page of jobs", *common, 422))
     def list_jobs(who: Authenticated, limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                  cursor: Annotated[str | None, Query(max_length=512)] = None) -> JobPage:
+                  cursor: Annotated[str | None, Query(pattern=jobs.CURSOR.pattern,
+                                                      description="next_cursor of the previous page")] = None
+                  ) -> JobPage:
         return jobs.list_jobs(who, limit, cursor, deps())
 
-    @app.get("/v1/jobs/<job_id>", summary="A job's status", tags=["jobs"], responses=_errors(*common, 404, 422))
+    @app.get("/v1/jobs/<job_id>", summary="A job's status", tags=["jobs"],
+             responses=_responses(200, JobView, "The job", *common, 404, 422))
     def get_job(job_id: str, who: Authenticated) -> JobView:
         return jobs.get_job(who, job_id, deps())
 
     @app.get("/v1/jobs/<job_id>/result", summary="A finished job's document, text and searchable PDF",
-             tags=["jobs"], responses=_errors(*common, 404, 409, 422))
+             tags=["jobs"], responses=_responses(200, JobResult, "The results", *common, 404, 409, 422))
     def get_result(job_id: str, who: Authenticated) -> JobResult:
         return jobs.job_result(who, job_id, deps())
 
     @app.delete("/v1/jobs/<job_id>", status_code=204, summary="Delete a job's input and results", tags=["jobs"],
-                responses={204: {"description": "Deleted"}, **_errors(*common, 404, 409, 422)})
+                responses=_responses(204, None, "Deleted", *common, 404, 409, 422))
     def delete_job(job_id: str, who: Authenticated):  # noqa: ANN202 - a Response: no model to validate
         jobs.delete_job(who, job_id, deps())
         return Response(status_code=204, body="")
 
     @app.get("/v1/usage", summary="Credits balance and consumption", tags=["usage"],
-             responses=_errors(*common, 422))
+             responses=_responses(200, Usage, "Balance and usage", *common, 422))
     def get_usage(who: Authenticated) -> Usage:
         return jobs.usage(who, deps())
 
@@ -143,6 +165,11 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
         return error_response(500, "internal_error", "internal error; nothing was changed")
 
     return app
+
+
+def openapi_document() -> str:
+    """The committed OpenAPI document (schemas/openapi.json; `make schema` writes it, a test checks it)."""
+    return openapi_json(build_app(lambda: None))  # type: ignore[arg-type,return-value] - no request is served
 
 
 def openapi_json(app: APIGatewayRestResolver, server_url: str | None = None) -> str:

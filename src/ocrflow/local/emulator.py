@@ -47,8 +47,17 @@ class Emulator:
         """A boto3 client of this emulator."""
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        return boto3.client(service, **self._boto_args())
+
+    def resource(self, service: str) -> Any:
+        """A boto3 resource (a DynamoDB table, say) of this emulator."""
+        import boto3
+
+        return boto3.resource(service, **self._boto_args())
+
+    def _boto_args(self) -> dict[str, str]:
+        return {"endpoint_url": self.endpoint, "region_name": REGION, "aws_access_key_id": ACCESS_KEY,
+                "aws_secret_access_key": SECRET_KEY}
 
     def start(self) -> Emulator:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ocrflow.api.tenants import TenantDirectory
 from ocrflow.fakes.base import FakeServer
 from ocrflow.fakes.registry import fake_class
 from ocrflow.fakes.serve import fake_environment
@@ -28,6 +29,15 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
+
+    @property
+    def api_base(self) -> str:
+        assert self.deployment is not None
+        return self.deployment.api_base(self.emulator.endpoint)
+
+    def tenants(self) -> TenantDirectory:
+        assert self.deployment is not None
+        return TenantDirectory(self.emulator.resource("dynamodb").Table(self.deployment.tenants_table))
 
     def redeploy(self, provider: ProviderName) -> None:
         """Deploy the stack for `provider` (its fake started here), as `cdk deploy -c ocrflow:provider=...`."""

@@ -290,13 +290,14 @@ def fetch(url: str, policy: UrlPolicy, max_bytes: int, timeout: float = 30.0, *,
           resolver: Resolver | None = None) -> FetchedFile:
     """Download `url` through the guard, reading at most `max_bytes` of body.
 
-    Raises UrlNotAllowedError, UrlUnreachableError or FileTooLargeError; their messages name the origin
-    only, since paths and query strings of user URLs often carry tokens (pre-signed links).
+    `timeout` bounds the connection and each read, not the whole download. Raises UrlNotAllowedError,
+    UrlUnreachableError or FileTooLargeError; their messages name the origin only, since the paths and query
+    strings of user URLs often carry tokens (pre-signed links).
     """
     target = check_url(url, policy)
     with safe_client(policy, timeout=timeout, resolver=resolver) as client:
         try:
-            with _open_following_redirects(client, target, policy.max_redirects) as response:
+            with contextlib.closing(_open_following_redirects(client, target, policy.max_redirects)) as response:
                 if not response.is_success:
                     raise error_for_status(response)
                 data = _read_at_most(response, max_bytes)
@@ -308,7 +309,8 @@ def fetch(url: str, policy: UrlPolicy, max_bytes: int, timeout: float = 30.0, *,
 def _open_following_redirects(client: httpx.Client, url: httpx.URL, max_redirects: int) -> httpx.Response:
     """The streamed response at the end of the redirect chain. Followed by hand because httpx reads the whole
     body of every redirect response it follows, with no size limit."""
-    # compressed bodies would make max_bytes count bytes we never see on the wire
+    # the body as stored: Content-Length then counts the bytes max_bytes limits, and no compressed chunk can
+    # inflate far past the limit before it is counted (a server may still compress; httpx then decodes)
     request = client.build_request("GET", url, headers={"Accept-Encoding": "identity"})
     for _ in range(max_redirects + 1):
         response = client.send(request, stream=True, follow_redirects=False)

@@ -13,8 +13,6 @@ from ocrflow.fakes.ocrspace import OcrSpaceFake
 from ocrflow.fakes.serve import fake_environment
 from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.runtime import deps_from_env
-from tests.conftest import REPO, sample_bytes
-
 from tests.aws_resources import IDEMPOTENCY_TABLE as IDEMPOTENCY
 from tests.aws_resources import JOBS_TABLE as TABLE
 from tests.aws_resources import (
@@ -24,6 +22,7 @@ from tests.aws_resources import (
     create_idempotency_table,
     create_jobs_table,
 )
+from tests.conftest import REPO, sample_bytes
 
 EVENT = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
 

@@ -29,10 +29,9 @@ from ocrflow.workflow.steps import (
     validate,
 )
 from ocrflow.workflow.storage import ObjectStore
-from tests.conftest import sample_bytes, truth_text
-
 from tests.aws_resources import JOBS_TABLE as TABLE
 from tests.aws_resources import RESULTS, UPLOADS, create_buckets, create_jobs_table
+from tests.conftest import sample_bytes, truth_text
 
 
 @pytest.fixture

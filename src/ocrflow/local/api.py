@@ -1,0 +1,46 @@
+"""`ocrflow api`: the local stack with its HTTPS API and the web page, up until Ctrl-C, with a test tenant."""
+
+from __future__ import annotations
+
+import time
+
+from ocrflow.api.tenants import TenantExistsError
+from ocrflow.local.stack import LocalStack, local_stack
+from ocrflow.providers.names import ProviderName
+
+TEST_TENANT = "local"
+
+
+def api_key_for(stack: LocalStack, tenant: str = TEST_TENANT, credits: int = 1000) -> str:
+    """An API key of `tenant` on the local stack (created with `credits` if it is new)."""
+    tenants = stack.tenants()
+    try:
+        return tenants.create(tenant, name="local test tenant", credits=credits).api_key
+    except TenantExistsError:
+        return tenants.add_key(tenant)
+
+
+def serve_local_api(provider: str = ProviderName.TESSERACT.value) -> int:
+    from ocrflow.web import find_web_root, serve_web
+
+    print("ocrflow: starting the local stack (emulator, cdk deploy) ...", flush=True)
+    with local_stack(ProviderName(provider)) as stack:
+        assert stack.deployment is not None
+        key = api_key_for(stack)
+        server, page = serve_web(find_web_root(), {"apiBase": stack.api_base, "apiKey": key})
+        try:
+            env = stack.emulator.client_env()
+            print(f"\nAPI base URL:  {stack.api_base}")
+            print(f"test API key:  {key}   (tenant {TEST_TENANT})")
+            print(f"OpenAPI:       {stack.api_base}/openapi.json")
+            print(f"web page:      {page}")
+            print(f"\ntry:  curl -H 'X-Api-Key: {key}' {stack.api_base}/v1/jobs")
+            print("admin (another shell):")
+            print(f"  export {' '.join(f'{k}={v}' for k, v in env.items())} "
+                  f"OCRFLOW_TENANTS_TABLE={stack.deployment.tenants_table}")
+            print("  .venv/bin/ocrflow tenants list\n\nCtrl-C stops everything.", flush=True)
+            while True:
+                time.sleep(3600)
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,104 @@
+"""What every caller meets at the edges of the API: keys, throttling, CORS, the one JSON error shape."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from ocrflow.api.app import build_app
+
+
+def test_requests_without_a_valid_key_are_refused_alike(api):
+    key = api.tenant("acme")
+    revoked = api.deps.tenants.add_key("acme")
+    api.deps.tenants.revoke_key(revoked.split("_")[1])
+    for sent in (None, "", "nonsense", key[:-1] + ("A" if key[-1] != "A" else "B"), revoked):
+        reply = api.call("GET", "/v1/jobs", sent)
+        assert reply.status == 401, sent
+        assert reply.body == {"error": {"code": "unauthorized",
+                                        "message": "a valid API key is required in the X-Api-Key header"}}
+    assert api.call("GET", "/v1/jobs", key).status == 200
+
+
+def test_revoking_a_tenant_refuses_all_its_keys_at_once(api):
+    first = api.tenant("acme")
+    second = api.deps.tenants.add_key("acme")
+    assert api.call("GET", "/v1/usage", second).status == 200
+    api.deps.tenants.revoke_tenant("acme")
+    assert api.call("GET", "/v1/usage", first).status == 401
+    assert api.call("GET", "/v1/usage", second).status == 401
+
+
+def test_each_key_is_throttled_on_its_own(api):
+    slow = api.tenant("acme", rate_limit_per_minute=3)
+    other = api.tenant("globex", rate_limit_per_minute=3)
+    api.deps.throttle.clock = lambda: 1_000_040.0  # 40 s before the minute ends (windows start at 1_000_020)
+    assert [api.call("GET", "/v1/jobs", slow).status for _ in range(3)] == [200, 200, 200]
+    limited = api.call("GET", "/v1/jobs", slow)
+    assert limited.status == 429 and limited.body["error"]["code"] == "rate_limited"
+    assert limited.headers["retry-after"] == "40"
+    assert api.call("GET", "/v1/jobs", other).status == 200
+    api.deps.throttle.clock = lambda: 1_000_080.0  # the next minute
+    assert api.call("GET", "/v1/jobs", slow).status == 200
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"filename": "a.pdf", "content_type": "application/pdf"}, 422, "invalid_request"),  # no size
+    ({"filename": "a.pdf", "content_type": "text/html", "size": 3}, 422, "invalid_request"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "colour": "red"}, 422, "invalid_request"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 0}, 422, "invalid_request"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "language": "../etc"}, 422,
+     "invalid_request"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "outputs": ["pdf", "pdf"]}, 422,
+     "invalid_request"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 10**12}, 413, "file_too_large"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "provider": "adobe"}, 400,
+     "provider_not_allowed"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "callback_url": "http://example.com/x"},
+     400, "url_not_allowed"),
+    ("{not json", 422, "invalid_request"),
+    ("[]", 422, "invalid_request"),
+])
+def test_bad_job_requests_get_a_typed_json_error(api, body, status, code):
+    reply = api.call("POST", "/v1/jobs", api.tenant("acme"), body)
+    assert (reply.status, reply.body["error"]["code"]) == (status, code), reply.body
+    assert set(reply.body) == {"error"} and reply.body["error"]["message"]
+    assert api.call("GET", "/v1/jobs", api.deps.tenants.add_key("acme")).body["jobs"] == []  # nothing was made
+
+
+def test_unknown_routes_and_methods_answer_json_404(api):
+    key = api.tenant("acme")
+    for method, path in (("GET", "/v2/jobs"), ("PATCH", "/v1/jobs"), ("GET", "/")):
+        reply = api.call(method, path, key)
+        assert reply.status == 404 and reply.body["error"]["code"] == "not_found"
+
+
+def test_an_unexpected_failure_is_a_500_without_trace_or_secrets(api, caplog):
+    key = api.tenant("acme")
+
+    def broken():
+        raise RuntimeError(f"database password hunter2 and key {key}")
+
+    app = build_app(lambda: api.deps, ["*"])
+    api.deps.jobs.get = lambda job_id: broken()
+    with caplog.at_level(logging.DEBUG):
+        reply = type(api)(deps=api.deps, app=app).call("GET", "/v1/jobs/" + "a" * 32, key)
+    assert reply.status == 500
+    assert reply.body == {"error": {"code": "internal_error", "message": "internal error; nothing was changed"}}
+    assert "hunter2" not in caplog.text and key not in caplog.text and "Traceback" not in caplog.text
+    assert "RuntimeError" in caplog.text  # the operator still learns what and where
+
+
+def test_cors_preflight_and_responses_name_the_allowed_origin_only(api):
+    allowed = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "x-api-key,content-type,idempotency-key"}
+    preflight = api.call("OPTIONS", "/v1/jobs", headers=allowed)
+    assert preflight.status == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "X-Api-Key" in preflight.headers["access-control-allow-headers"]
+    assert "Idempotency-Key" in preflight.headers["access-control-allow-headers"]
+    got = api.call("GET", "/v1/jobs", api.tenant("acme"), headers={"Origin": "https://app.example.com"})
+    assert got.headers["access-control-allow-origin"] == "https://app.example.com"
+    stranger = api.call("OPTIONS", "/v1/jobs", headers={**allowed, "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in stranger.headers
