@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import positive_data_acceptance
 
 from ocrflow.local.api import api_key_for
 from tests.conftest import REPO
@@ -33,13 +34,19 @@ def test_the_served_spec_is_the_committed_one(stack):
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=str)
 def test_no_server_errors_and_no_schema_violations(served_spec, stack, fuzz_key, mode):
     """Every operation, with data that fits the spec (positive) and data that breaks it (negative). Driven from
-    hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.2 here."""
+    hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.2 here.
+
+    All checks run but positive_data_acceptance: it expects every schema-valid request to succeed, while some
+    refusals are about meaning, not shape, and are documented answers - an https URL that resolves to a
+    private address (400 url_not_allowed), a URL that cannot be fetched (422 url_unreachable), a job id that
+    is not the caller's (404), a provider this deployment does not offer (403)."""
     operations = [result.ok() for result in served_spec.get_all_operations()]
     assert {op.path for op in operations} >= {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/result", "/v1/usage"}
     for operation in operations:
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def exercise(case):
-            case.call_and_validate(base_url=stack.api_base, headers={"X-Api-Key": fuzz_key}, timeout=30)
+            case.call_and_validate(base_url=stack.api_base, headers={"X-Api-Key": fuzz_key}, timeout=30,
+                                   excluded_checks=[positive_data_acceptance])
 
         exercise()

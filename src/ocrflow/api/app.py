@@ -92,7 +92,7 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
     common = (400, 401, 429, 500)
 
     @app.post("/v1/jobs", status_code=201, summary="Create a job", tags=["jobs"],
-              responses=_responses(201, CreatedJob, "The job, and where to upload its file", *common, 413, 422))
+              responses=_responses(201, CreatedJob, "The job, and where to upload its file", *common, 403, 413, 422))
     def create_job(body: CreateJobBody, who: Authenticated,
                    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1,
                                                                  max_length=255)] = None) -> CreatedJob:

@@ -21,6 +21,12 @@ class ForbiddenError(ApiError):
     status = 403
 
 
+class ProviderNotAllowedError(ForbiddenError):
+    """A provider ocrflow knows, not offered by this deployment."""
+
+    code = "provider_not_allowed"
+
+
 class NotFoundError(ApiError):
     code = "not_found"
     status = 404

@@ -19,6 +19,7 @@ from ocrflow.api.errors import (
     JobInProgressError,
     JobNotFinishedError,
     JobNotFoundError,
+    ProviderNotAllowedError,
 )
 from ocrflow.api.models import (
     CreatedJob,
@@ -26,22 +27,20 @@ from ocrflow.api.models import (
     JobPage,
     JobResult,
     JobView,
+    SourceUrlJobBody,
+    UploadJobBody,
     UploadSlot,
     Usage,
 )
 from ocrflow.api.tenants import Caller
 from ocrflow.engines.languages import parse_languages
-from ocrflow.errors import ConfigError, FileTooLargeError
+from ocrflow.errors import FileTooLargeError
 from ocrflow.inspection import sniff_media_type
 from ocrflow.net.safe_http import check_url
 from ocrflow.workflow.models import JobStatus, api_upload_key
 from ocrflow.workflow.storage import ObjectStore
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class ProviderNotAllowedError(ConfigError):
-    code = "provider_not_allowed"
 
 
 # --- create -----------------------------------------------------------------------------------------------
@@ -53,16 +52,17 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     file has not arrived); the same key with another request is refused."""
     settings = deps.settings
     tenant = caller.tenant.tenant_id
-    provider = body.provider or settings.provider
+    provider = body.provider.value if body.provider else settings.provider
     if provider not in settings.allowed_providers:
         raise ProviderNotAllowedError(f"provider {provider!r} is not offered here; choose one of "
                                       f"{', '.join(sorted(settings.allowed_providers))}")
     language = body.language or settings.lang
     parse_languages(language)
-    for url in (body.callback_url, body.source_url):
+    source_url = body.source_url if isinstance(body, SourceUrlJobBody) else None
+    for url in (body.callback_url, source_url):
         if url is not None:
             check_url(url, settings.url_policy)
-    if body.size is not None and body.size > settings.max_upload_bytes:
+    if isinstance(body, UploadJobBody) and body.size > settings.max_upload_bytes:
         raise FileTooLargeError(f"the file is {body.size:,} bytes; the limit is {settings.max_upload_bytes:,}",
                                 limit=settings.max_upload_bytes)
     fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
@@ -75,8 +75,9 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
         job_id = secrets.token_hex(16)
 
     fetched = None
-    filename, content_type, size = body.filename, body.content_type, body.size
-    if body.source_url is not None:
+    if isinstance(body, UploadJobBody):
+        filename, content_type, size = body.filename, body.content_type, body.size
+    else:
         fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=settings.max_upload_bytes,
                              timeout=settings.source_fetch_seconds)
         content_type = sniff_media_type(fetched.data)
@@ -86,7 +87,7 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     record = {
         "job_id": job_id, "tenant": tenant, "status": JobStatus.AWAITING_UPLOAD.value, "filename": filename,
         "content_type": str(content_type), "size": size, "provider": provider, "languages": language,
-        "outputs": body.outputs, "callback_url": body.callback_url, "source_url": body.source_url,
+        "outputs": body.outputs, "callback_url": body.callback_url, "source_url": source_url,
         "upload_key": api_upload_key(settings.uploads_prefix, tenant, job_id, filename or "document"),
         "request_hash": fingerprint, "created_at": now.isoformat(), "updated_at": now.isoformat(),
         "expires_at": int((now + timedelta(hours=settings.upload_wait_hours)).timestamp()),

@@ -8,41 +8,51 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocrflow.inspection import MediaType
+from ocrflow.limits import InputLimits
+from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.models import JobStatus
 
 OutputKind = Literal["json", "txt", "pdf"]
 ALL_OUTPUTS: list[OutputKind] = ["json", "txt", "pdf"]
+MAX_UPLOAD_BYTES = InputLimits.model_fields["max_bytes"].default
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CreateJobBody(_Body):
-    """Either describe the file you will upload (filename, content_type, size) or give a source_url."""
-
-    filename: str | None = Field(default=None, min_length=1, max_length=255, examples=["invoice.pdf"])
-    content_type: MediaType | None = Field(default=None, description="The upload must be sent with this type")
-    size: int | None = Field(default=None, gt=0, description="Exact size in bytes of the file to upload")
-    source_url: str | None = Field(default=None, max_length=2048,
-                                   description="https URL ocrflow fetches instead of an upload")
-    provider: str | None = Field(default=None, max_length=32, description="OCR provider; the default if omitted")
+class _JobOptions(_Body):
+    provider: ProviderName | None = Field(default=None, description="OCR provider; the deployment's default if "
+                                          "omitted (a provider the deployment does not offer is refused: 403)")
     language: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$",
                                  description="Tesseract-style language codes, e.g. eng or eng+deu")
-    outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=3)
+    outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=3,
+                                      json_schema_extra={"uniqueItems": True})
     callback_url: str | None = Field(default=None, max_length=2048,
                                      description="https URL that receives the signed job summary when it ends")
 
     @model_validator(mode="after")
-    def _upload_or_url(self) -> CreateJobBody:
-        upload = (self.filename, self.content_type, self.size)
-        if self.source_url is None and None in upload:
-            raise ValueError("give filename, content_type and size of the file to upload, or a source_url")
-        if self.source_url is not None and self.size is not None:
-            raise ValueError("give either an upload (filename, content_type, size) or a source_url, not both")
+    def _outputs_once(self) -> _JobOptions:
         if len(set(self.outputs)) != len(self.outputs):
             raise ValueError("outputs must not repeat")
         return self
+
+
+class UploadJobBody(_JobOptions):
+    """A job whose file you upload to the slot the answer gives."""
+
+    filename: str = Field(min_length=1, max_length=255, examples=["invoice.pdf"])
+    content_type: MediaType = Field(description="The upload must be sent with this type")
+    size: int = Field(gt=0, le=MAX_UPLOAD_BYTES, description="Exact size in bytes of the file to upload")
+
+
+class SourceUrlJobBody(_JobOptions):
+    """A job whose file ocrflow fetches from an https URL."""
+
+    source_url: str = Field(min_length=1, max_length=2048)
+
+
+CreateJobBody = UploadJobBody | SourceUrlJobBody
 
 
 class ErrorInfo(BaseModel):
