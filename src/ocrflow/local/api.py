@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
 
 from ocrflow.api.tenants import TenantExistsError
 from ocrflow.local.stack import LocalStack, local_stack
@@ -44,3 +49,32 @@ def serve_local_api(provider: str = ProviderName.TESSERACT.value) -> int:
         finally:
             server.shutdown()
             server.server_close()
+
+
+@dataclass
+class ApiJob:
+    """One document taken through the HTTPS API as a web frontend would: what each step answered."""
+
+    job: dict[str, Any]
+    result: dict[str, Any] | None
+    seconds: float
+
+
+def ocr_over_api(base: str, key: str, document: Path, content_type: str, timeout: float = 300.0) -> ApiJob:
+    """POST /v1/jobs, PUT the file to the presigned upload, poll GET /v1/jobs/{id}, GET its result."""
+    headers = {"X-Api-Key": key}
+    body = document.read_bytes()
+    started = time.monotonic()
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+        made = api.post("/v1/jobs", json={"filename": document.name, "content_type": content_type,
+                                          "size": len(body)})
+        made.raise_for_status()
+        slot = made.json()["upload"]
+        httpx.put(slot["url"], headers=slot["headers"], content=body, timeout=60).raise_for_status()
+        job_id = made.json()["job"]["id"]
+        job = made.json()["job"]
+        while job["status"] not in ("succeeded", "failed") and time.monotonic() - started < timeout:
+            time.sleep(0.5)
+            job = api.get(f"/v1/jobs/{job_id}").json()
+        result = api.get(f"/v1/jobs/{job_id}/result").json() if job["status"] == "succeeded" else None
+    return ApiJob(job=job, result=result, seconds=time.monotonic() - started)

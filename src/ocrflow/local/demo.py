@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ocrflow.demo import SAMPLE_SUFFIXES
 from ocrflow.document import Document
+from ocrflow.local.api import TEST_TENANT, api_key_for, ocr_over_api
 from ocrflow.local.jobs import TrackedUpload, fetch_result, upload_files, wait_for_jobs
 from ocrflow.local.stack import local_stack
 from ocrflow.providers.names import ProviderName
@@ -46,9 +47,36 @@ def run_stack_demo(samples: Path, out_dir: Path, provider: str = "tesseract", ti
         finished = wait_for_jobs(stack, uploads, timeout=timeout, on_change=show)
         console.print(_results_table(stack, uploads, files, out_dir, provider))
         failed = [u for u in uploads if u.status != "succeeded"]
+        failed += _api_demo(console, stack, samples / API_SAMPLE, out_dir)
         if not finished:
             console.print(f"[red]{len(failed)} job(s) had not ended after {timeout:.0f} s[/red]")
         return 1 if failed else 0
+
+
+API_SAMPLE = "receipt.png"
+
+
+def _api_demo(console: Console, stack, sample: Path, out_dir: Path) -> list[str]:  # noqa: ANN001
+    """One more document, through the HTTPS API as a web frontend sends it. The failures, if any."""
+    key = api_key_for(stack)
+    console.print(f"\n[bold]HTTPS API[/bold] {stack.api_base}  (tenant {TEST_TENANT}, key {key[:16]}...)")
+    done = ocr_over_api(stack.api_base, key, sample, "image/png")
+    job = done.job
+    console.print(f"  POST /v1/jobs -> job {job['id']}; PUT to the presigned upload; GET /v1/jobs/{{id}} -> "
+                  f"[{STYLE.get(job['status'], '')}]{job['status']}[/] after {done.seconds:.1f} s"
+                  + (f" ({job['pages']} page, {job['cost']['pages']} credit)" if job.get("cost") else ""))
+    if done.result is None:
+        error = job.get("error") or {}
+        console.print(f"  [red]{error.get('code')}: {error.get('message')}[/red]")
+        return [sample.name]
+    text = done.result.get("text") or ""
+    (out_dir / f"api-{sample.stem}.txt").write_text(text, encoding="utf-8")
+    truth = sample.with_name(f"{sample.stem}.truth.txt")
+    recall = f"{word_recall(truth.read_text(encoding='utf-8'), text):.1%}" if truth.exists() else "-"
+    console.print(f"  GET /v1/jobs/{{id}}/result -> {len(text.split())} words, word recall {recall}; text in "
+                  f"{out_dir / f'api-{sample.stem}.txt'}; searchable PDF link expires {done.result['expires_at']}")
+    console.print("  to keep a stack up with its API and the web page: .venv/bin/ocrflow api")
+    return []
 
 
 def _results_table(stack, uploads: list[TrackedUpload], files: list[Path], out_dir: Path,  # noqa: ANN001
