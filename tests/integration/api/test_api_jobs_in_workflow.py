@@ -1,0 +1,78 @@
+"""An API job through the workflow's steps (moto): the upload names the job, validate claims it once with the
+caller's options, finalize writes only the outputs asked for, and the job view shows the outcome."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from ocrflow.errors import NotADocumentError
+from ocrflow.workflow.jobs import JobRepository
+from ocrflow.workflow.models import JobState
+from ocrflow.workflow.settings import WorkflowSettings
+from ocrflow.workflow.steps import Deps, fail_from_catch, finalize, request_from_s3, submit, validate
+from ocrflow.workflow.storage import ObjectStore
+from tests.aws_resources import JOBS_TABLE, RESULTS, UPLOADS
+from tests.conftest import sample_bytes
+
+
+def workflow_deps() -> Deps:
+    settings = WorkflowSettings(results_bucket=RESULTS, jobs_table=JOBS_TABLE, provider="tesseract")
+    return Deps(settings=settings, store=ObjectStore(boto3.client("s3")),
+                jobs=JobRepository(boto3.resource("dynamodb").Table(JOBS_TABLE)))
+
+
+def land(upload_key: str, body: bytes, deps: Deps):
+    put = boto3.client("s3").put_object(Bucket=UPLOADS, Key=upload_key, Body=body)
+    return request_from_s3(UPLOADS, upload_key, put["VersionId"], put["ETag"].strip('"'), len(body), deps.settings)
+
+
+def test_an_api_job_runs_with_its_own_options_and_outputs(api):
+    key = api.tenant("acme")
+    body = sample_bytes("notice.jpg")
+    made = api.create_job(key, filename="notice.jpg", content_type="image/jpeg", size=len(body),
+                          outputs=["txt"], language="eng").body
+    deps = workflow_deps()
+    upload_key = f"uploads/tenants/acme/{made['job']['id']}/notice.jpg"
+    request = land(upload_key, body, deps)
+    assert request.api_job and request.tenant == "acme" and request.job_id == made["job"]["id"]
+    started = validate(request, "exec-1", deps)
+    assert started["duplicate"] is False and started["state"]["request"]["outputs"] == ["txt"]
+    assert validate(request, "exec-2", deps)["duplicate"] is True  # a repeated notification: claimed already
+    assert api.call("GET", f"/v1/jobs/{request.job_id}", key).body["status"] == "running"
+    summary = finalize(submit(JobState.model_validate(started["state"]), deps), deps)
+    assert set(summary.results) == {"txt"}
+    view = api.call("GET", f"/v1/jobs/{request.job_id}", key).body
+    assert view["status"] == "succeeded" and view["pages"] == 1 and view["finished_at"]
+    result = api.call("GET", f"/v1/jobs/{request.job_id}/result", key).body
+    assert "Safety" in result["text"] and result["document"] is None and result["searchable_pdf_url"] is None
+
+
+def test_an_upload_under_a_deleted_or_unknown_job_is_not_run(api):
+    key = api.tenant("acme")
+    job = api.create_job(key, size=5).body["job"]["id"]
+    assert api.call("DELETE", f"/v1/jobs/{job}", key).status == 204
+    deps = workflow_deps()
+    late = land(f"uploads/tenants/acme/{job}/letter.pdf", b"%PDF-", deps)
+    assert validate(late, "exec-1", deps)["duplicate"] is True
+    forged = land(f"uploads/tenants/globex/{job}/letter.pdf", b"%PDF-", deps)  # another tenant's prefix
+    assert validate(forged, "exec-2", deps)["duplicate"] is True
+    assert deps.jobs.get(job) is None
+
+
+def test_a_failed_api_job_keeps_its_tenant_and_provider(api):
+    key = api.tenant("acme")
+    job = api.create_job(key, size=9).body["job"]["id"]
+    deps = workflow_deps()
+    request = land(f"uploads/tenants/acme/{job}/letter.pdf", b"not a pdf", deps)
+    with pytest.raises(NotADocumentError) as raised:
+        validate(request, "exec-1", deps)
+    catch = {"Error": "NotADocumentError", "Cause": json.dumps({"errorMessage": str(raised.value)})}
+    summary = fail_from_catch(request, catch, deps)
+    assert summary.tenant == "acme" and summary.error["code"] == "not_a_document"
+    view = api.call("GET", f"/v1/jobs/{job}", key).body
+    assert view["status"] == "failed" and view["error"]["code"] == "not_a_document"
+    refused = api.call("GET", f"/v1/jobs/{job}/result", key)
+    assert refused.status == 409 and refused.body["error"]["code"] == "job_failed"
