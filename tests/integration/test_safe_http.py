@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from ocrflow.errors import FileTooLargeError
@@ -31,6 +29,7 @@ from ocrflow.net.safe_http import (
     fetch,
     safe_client,
 )
+from tests.http_servers import serving
 
 LOCAL = UrlPolicy(allow_http=True, allowed_hosts=frozenset({"127.0.0.1"}))
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40
@@ -53,14 +52,8 @@ def serve(handler: Callable[[Request], Response], ssl_context: ssl.SSLContext | 
         recorded.append(request.full_path.rstrip("?"))
         return handler(request)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield LocalServer(url=f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.port}", requests=recorded)
-    finally:
-        server.shutdown()
-        thread.join()
+    with serving(app, ssl_context) as url:
+        yield LocalServer(url=url, requests=recorded)
 
 
 def files(request: Request) -> Response:

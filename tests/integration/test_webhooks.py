@@ -8,18 +8,17 @@ import hmac
 import json
 import random
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from ocrflow.net.safe_http import UrlPolicy, safe_client
 from ocrflow.webhooks import DeliveryReport, deliver, sign, verify
+from tests.http_servers import serving
 
 SECRET = "whsec_0123456789abcdef"
 LOCAL = UrlPolicy(allow_http=True, allowed_hosts=frozenset({"127.0.0.1"}))
@@ -53,14 +52,8 @@ def receiver(*answers: Response) -> Iterator[Receiver]:
         deliveries.append(Delivery(body, dict(request.headers), valid))
         return pending.pop(0) if pending else Response("ok")
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield Receiver(url=f"http://127.0.0.1:{server.port}/hooks/ocr", deliveries=deliveries)
-    finally:
-        server.shutdown()
-        thread.join()
+    with serving(app) as url:
+        yield Receiver(url=f"{url}/hooks/ocr", deliveries=deliveries)
 
 
 class CeilingRandom(random.Random):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ocrflow.inspection import MediaType
 from ocrflow.limits import InputLimits
 from ocrflow.providers.names import ProviderName
+from ocrflow.webhooks import DeliveryReport
 from ocrflow.workflow.models import JobStatus
 
 OutputKind = Literal["json", "txt", "pdf"]
@@ -65,13 +66,6 @@ class Cost(BaseModel):
     provider_credits: float | None = Field(default=None, description="What the provider reported using")
 
 
-class Webhook(BaseModel):
-    delivered: bool
-    attempts: int
-    status_code: int | None = None
-    error: str | None = None
-
-
 class JobView(BaseModel):
     id: str
     status: JobStatus
@@ -89,7 +83,7 @@ class JobView(BaseModel):
     error: ErrorInfo | None = None
     cost: Cost | None = None
     callback_url: str | None = None
-    webhook: Webhook | None = None
+    webhook: DeliveryReport | None = Field(default=None, description="The webhook's delivery, once the job ended")
 
 
 class UploadSlot(BaseModel):
