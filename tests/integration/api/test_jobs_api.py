@@ -115,3 +115,26 @@ def test_usage_shows_the_tenant_balance(api):
     api.deps.tenants.credit("acme", 50)
     reply = api.call("GET", "/v1/usage", key)
     assert reply.status == 200 and reply.body == {"tenant": "acme", "credits": 300, "periods": []}
+
+
+def test_the_api_handler_answers_the_sample_event(api, monkeypatch):
+    """functions/api/app.py as Lambda calls it, with events/api/create-job.rest.json and a real key."""
+    import json
+
+    from ocrflow.api import deps as api_deps
+    from tests.conftest import REPO
+    from tests.lambda_handlers import Context, load
+
+    for name, value in {"OCRFLOW_UPLOADS_BUCKET": UPLOADS, "OCRFLOW_RESULTS_BUCKET": RESULTS,
+                        "OCRFLOW_JOBS_TABLE": "ocrflow-jobs", "OCRFLOW_TENANTS_TABLE": "ocrflow-tenants",
+                        "OCRFLOW_CORS_ORIGINS": "https://app.example.com"}.items():
+        monkeypatch.setenv(name, value)
+    api_deps.deps_from_env.cache_clear()
+    event = json.loads((REPO / "events" / "api" / "create-job.rest.json").read_text())
+    event["headers"]["X-Api-Key"] = event["multiValueHeaders"]["X-Api-Key"][0] = api.tenant("acme")
+    answer = load("api")(event, Context())
+    api_deps.deps_from_env.cache_clear()
+    assert answer["statusCode"] == 201
+    body = json.loads(answer["body"])
+    assert body["job"]["callback_url"] == "https://app.example.com/hooks/ocr" and body["upload"]["url"]
+    assert answer["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["https://app.example.com"]

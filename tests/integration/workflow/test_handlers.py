@@ -1,9 +1,7 @@
 """The Lambda handlers as Lambda calls them: the sample EventBridge event from events/, a Lambda context,
 Powertools parsing and logging - against moto's S3 and DynamoDB."""
 
-import importlib.util
 import json
-from dataclasses import dataclass
 
 import boto3
 import pytest
@@ -23,26 +21,9 @@ from tests.aws_resources import (
     create_jobs_table,
 )
 from tests.conftest import REPO, sample_bytes
+from tests.lambda_handlers import Context, load
 
 EVENT = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
-
-
-@dataclass
-class Context:
-    function_name: str = "ocrflow-test"
-    memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ocrflow-test"
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-def load(step: str):
-    spec = importlib.util.spec_from_file_location(f"handler_{step}", REPO / "functions" / step / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.handler
 
 
 @pytest.fixture
