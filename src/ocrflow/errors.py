@@ -117,6 +117,12 @@ class ProviderUnavailableError(ProviderError):
     retryable = True
 
 
+class InsufficientCreditsError(OcrflowError):
+    """The tenant's prepaid credits do not cover the job. Adding credits and sending it again helps."""
+
+    code = "insufficient_credits"
+
+
 class QuotaExhaustedError(ProviderError):
     code = "quota_exhausted"
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from ocrflow.api.errors import TenantNotFoundError, UnauthorizedError
 from ocrflow.api.models import UsagePeriod
-from ocrflow.errors import OcrflowError
+from ocrflow.errors import InsufficientCreditsError, OcrflowError
 
 KEY_PREFIX = "ofk"
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -37,10 +37,6 @@ class InvalidTenantIdError(OcrflowError):
 
 class TenantExistsError(OcrflowError):
     code = "tenant_exists"
-
-
-class InsufficientCreditsError(OcrflowError):
-    code = "insufficient_credits"
 
 
 class Tenant(BaseModel):

@@ -266,7 +266,7 @@ def finalize(state: JobState, deps: Deps) -> JobSummary:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
     deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
     pages_used = state.page_count
-    deps.credits.commit(request.tenant, request.job_id, pages_used)
+    deps.credits.commit(request.tenant, request.job_id, pages_used, request.provider)
     seconds = round((deps.now() - state.started_at).total_seconds(), 3)
     summary = JobSummary(job_id=request.job_id, status=JobStatus.SUCCEEDED, tenant=request.tenant,
                          provider=request.provider, pages=pages_used, seconds=seconds, results=results,
