@@ -45,6 +45,7 @@ def test_a_job_goes_from_upload_slot_to_results_and_a_signed_webhook(stack):
         return Response("ok")
 
     body = sample_bytes("receipt.png")
+    credits_before = call(stack, "GET", "/v1/usage", key).json()["credits"]
     with serving(hooks) as receiver:
         made = call(stack, "POST", "/v1/jobs", key, json={
             "filename": "receipt.png", "content_type": "image/png", "size": len(body), "outputs": ["json", "txt"],
@@ -67,6 +68,9 @@ def test_a_job_goes_from_upload_slot_to_results_and_a_signed_webhook(stack):
     assert result["document"]["pages"][0]["blocks"] and result["searchable_pdf_url"] is None  # pdf not asked for
     webhook = call(stack, "GET", f"/v1/jobs/{job['id']}", key).json()["webhook"]
     assert webhook["delivered"] is True and webhook["attempts"] == 1
+    usage = call(stack, "GET", "/v1/usage", key).json()
+    assert usage["credits"] == credits_before - 1  # one page charged, once
+    assert {(p["provider"], p["pages"]) for p in usage["periods"]} == {("tesseract", 1)}
 
 
 def test_tenants_are_isolated_on_the_stack(stack):
@@ -94,3 +98,14 @@ def test_ssrf_targets_are_refused_by_the_deployed_api(stack, field, url):
         "filename": "a.pdf", "content_type": "application/pdf", "size": 10, field: url}
     refused = call(stack, "POST", "/v1/jobs", key, json=body)
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "url_not_allowed", refused.text
+
+
+def test_a_job_beyond_the_tenants_credits_fails_typed_and_charges_nothing(stack):
+    key = api_key_for(stack, "e2e-broke", credits=0)
+    body = sample_bytes("notice.jpg")
+    made = call(stack, "POST", "/v1/jobs", key, json={"filename": "notice.jpg", "content_type": "image/jpeg",
+                                                      "size": len(body)}).json()
+    assert httpx.put(made["upload"]["url"], headers=made["upload"]["headers"], content=body).status_code == 200
+    ended = wait_until_ended(stack, made["job"]["id"], key)
+    assert ended["status"] == "failed" and ended["error"]["code"] == "insufficient_credits"
+    assert call(stack, "GET", "/v1/usage", key).json() == {"tenant": "e2e-broke", "credits": 0, "periods": []}

@@ -108,6 +108,8 @@ class Workflow(Construct):
             storage.jobs.grant_read_write_data(f[step])
         storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
         storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
+        for step in ("validate", "finalize", "fail"):  # credits: reserve, commit, release
+            storage.tenants.grant_read_write_data(f[step])
         for step in ("submit", "finalize"):  # Powertools Idempotency records
             storage.idempotency.grant_read_write_data(f[step])
         if config.provider_secret_name:

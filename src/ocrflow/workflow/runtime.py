@@ -7,6 +7,7 @@ from functools import lru_cache
 import boto3
 
 from ocrflow.limits import InputLimits
+from ocrflow.workflow.credits import DynamoLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.settings import WorkflowSettings
 from ocrflow.workflow.steps import Deps
@@ -16,9 +17,10 @@ from ocrflow.workflow.storage import ObjectStore
 @lru_cache(maxsize=1)
 def deps_from_env() -> Deps:
     settings = WorkflowSettings()
-    table = boto3.resource("dynamodb").Table(settings.jobs_table)
-    return Deps(settings=settings, store=ObjectStore(boto3.client("s3")), jobs=JobRepository(table),
-                limits=InputLimits())
+    dynamodb = boto3.resource("dynamodb")
+    credits = DynamoLedger(dynamodb.Table(settings.tenants_table)) if settings.tenants_table else FreeLedger()
+    return Deps(settings=settings, store=ObjectStore(boto3.client("s3")),
+                jobs=JobRepository(dynamodb.Table(settings.jobs_table)), credits=credits, limits=InputLimits())
 
 
 def idempotent_step(step: str):  # noqa: ANN201 - a Powertools decorator

@@ -15,7 +15,8 @@ class WorkflowSettings(BaseSettings):
                                           "finalize): a repeated invocation returns the first one's result")
     uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
-    tenants_table: str | None = Field(default=None, description="Tenants (webhook secrets); the notify step")
+    tenants_table: str | None = Field(default=None, description="Tenants: credits (reserved, committed, released "
+                                      "by the steps) and webhook secrets; without it nothing is charged")
     work_prefix: str = "work/"
     provider: str = "tesseract"
     lang: str = "eng"
