@@ -34,6 +34,8 @@ def add_parser(commands: Any) -> None:
     credit.add_argument("pages", type=int)
     key = actions.add_parser("add-key", help="one more API key for a tenant (shown once)")
     key.add_argument("tenant")
+    usage = actions.add_parser("usage", help="balance, and pages and requests per period and provider")
+    usage.add_argument("tenant", nargs="?", help="one tenant (default: all)")
 
 
 def directory(table: str | None) -> TenantDirectory:
@@ -69,6 +71,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"tenant {args.tenant} suspended")
     elif args.action == "credit":
         print(f"{args.tenant}: {tenants.credit(args.tenant, args.pages)} pages")
+    elif args.action == "usage":
+        chosen = [tenants.get(args.tenant)] if args.tenant else tenants.list()
+        print(f"{'tenant':<24} {'credits':>9}  {'period':<10} {'provider':<10} {'pages':>7} {'requests':>8}")
+        for tenant in chosen:
+            periods = sorted(tenants.usage(tenant.tenant_id), key=lambda p: (p.period, p.provider))
+            if not periods:
+                print(f"{tenant.tenant_id:<24} {tenant.credits:>9}  {'-':<10}")
+            for period in periods:
+                print(f"{tenant.tenant_id:<24} {tenant.credits:>9}  {period.period:<10} {period.provider:<10} "
+                      f"{period.pages:>7} {period.requests:>8}")
     elif args.action == "add-key":
         print(f"api key: {tenants.add_key(args.tenant)}   (shown once; only its hash is stored)")
     return 0

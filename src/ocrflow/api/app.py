@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
 from ocrflow import __version__
 from ocrflow.api import jobs
@@ -31,6 +31,9 @@ API_KEY_HEADER = "X-Api-Key"
 #: the query parameters each operation takes; any other is refused
 QUERY_PARAMETERS = {("GET", "/v1/jobs"): {"limit", "cursor"}}
 TITLE = "ocrflow API"
+
+
+JobId = Annotated[str, Path(pattern=jobs.JOB_ID.pattern, description="The job's id (32 hex digits)")]
 
 
 def _responses(ok: int, model: type | None, description: str, *errors: int) -> dict[int, Any]:
@@ -108,17 +111,17 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
 
     @app.get("/v1/jobs/<job_id>", summary="A job's status", tags=["jobs"],
              responses=_responses(200, JobView, "The job", *common, 404, 422))
-    def get_job(job_id: str, who: Authenticated) -> JobView:
+    def get_job(job_id: JobId, who: Authenticated) -> JobView:
         return jobs.get_job(who, job_id, deps())
 
     @app.get("/v1/jobs/<job_id>/result", summary="A finished job's document, text and searchable PDF",
              tags=["jobs"], responses=_responses(200, JobResult, "The results", *common, 404, 409, 422))
-    def get_result(job_id: str, who: Authenticated) -> JobResult:
+    def get_result(job_id: JobId, who: Authenticated) -> JobResult:
         return jobs.job_result(who, job_id, deps())
 
     @app.delete("/v1/jobs/<job_id>", status_code=204, summary="Delete a job's input and results", tags=["jobs"],
                 responses=_responses(204, None, "Deleted", *common, 404, 409, 422))
-    def delete_job(job_id: str, who: Authenticated):  # noqa: ANN202 - a Response: no model to validate
+    def delete_job(job_id: JobId, who: Authenticated):  # noqa: ANN202 - a Response: no model to validate
         jobs.delete_job(who, job_id, deps())
         return Response(status_code=204, body="")
 

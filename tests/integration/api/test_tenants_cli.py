@@ -36,3 +36,17 @@ def test_without_a_table_the_command_says_what_is_missing(capsys, monkeypatch):
     monkeypatch.delenv("OCRFLOW_TENANTS_TABLE", raising=False)
     code = main(["tenants", "list"])
     assert code == 1 and "OCRFLOW_TENANTS_TABLE" in capsys.readouterr().err
+
+
+def test_usage_shows_balance_and_pages_per_period_and_provider(api, capsys):
+    from ocrflow.workflow.credits import DynamoLedger
+
+    run(capsys, "create", "acme", "--credits", "10")
+    ledger = DynamoLedger(api.deps.tenants.table)
+    ledger.reserve("acme", "job-1", 3)
+    ledger.commit("acme", "job-1", 3, "ocrspace")
+    code, out = run(capsys, "usage", "acme")
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert code == 0 and len(rows) == 2
+    assert all(row[0] == "acme" and row[1] == "7" and row[3:] == ["ocrspace", "3", "1"] for row in rows)
+    assert {len(row[2]) for row in rows} == {7, 10}  # a month and a day
