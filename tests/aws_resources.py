@@ -39,3 +39,24 @@ def create_idempotency_table(dynamodb: Any) -> Any:
     return dynamodb.create_table(
         TableName=IDEMPOTENCY_TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+
+def isolated(table: Any) -> Any:
+    """`table` whose writes moto applies one at a time, as DynamoDB isolates them. moto checks a transaction's
+    conditions and applies its writes without a lock, so concurrent threads can interleave inside one
+    transaction - which DynamoDB never does (transactions are serializable, single-item writes atomic)."""
+    import functools
+    import threading
+
+    lock = threading.Lock()
+    client = table.meta.client
+    for name in ("transact_write_items", "update_item", "put_item", "delete_item"):
+        call = getattr(client, name)
+
+        @functools.wraps(call)
+        def serialized(*args: Any, _call: Any = call, **kwargs: Any) -> Any:
+            with lock:
+                return _call(*args, **kwargs)
+
+        setattr(client, name, serialized)
+    return table

@@ -15,7 +15,7 @@ from moto import mock_aws
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.errors import InsufficientCreditsError
 from ocrflow.workflow.credits import DynamoLedger
-from tests.aws_resources import create_tenants_table
+from tests.aws_resources import create_tenants_table, isolated
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
@@ -26,7 +26,7 @@ def table(monkeypatch):
                         "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        yield create_tenants_table(boto3.resource("dynamodb"))
+        yield isolated(create_tenants_table(boto3.resource("dynamodb")))
 
 
 def balance(table, tenant="acme") -> int:
