@@ -10,7 +10,7 @@ import httpx
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from ocrflow.local.api import api_key_for
+from ocrflow.local.api import api_key_for, wait_for_job
 from ocrflow.quality import word_recall
 from ocrflow.webhooks import verify
 from tests.conftest import sample_bytes, truth_text
@@ -25,13 +25,10 @@ def call(stack, method: str, path: str, key: str, **kwargs) -> httpx.Response:
 
 
 def wait_until_ended(stack, job_id: str, key: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = call(stack, "GET", f"/v1/jobs/{job_id}", key).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not end: {job}")
+    with httpx.Client(base_url=stack.api_base, headers={"X-Api-Key": key}, timeout=30) as api:
+        job = wait_for_job(api, job_id, timeout)
+    assert job["status"] in ("succeeded", "failed"), f"job {job_id} did not end: {job}"
+    return job
 
 
 def test_a_job_goes_from_upload_slot_to_results_and_a_signed_webhook(stack):

@@ -19,3 +19,11 @@ def ocr_sample():
         return _CACHE[name]
 
     return run
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """A region and fake credentials for moto, so no call can reach a real account."""
+    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)

@@ -12,6 +12,7 @@ from typing import Any
 from ocrflow.api.settings import ApiSettings
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.api.throttling import KeyThrottle
+from ocrflow.limits import InputLimits
 from ocrflow.net import safe_http
 from ocrflow.workflow.jobs import JobRepository
 
@@ -23,6 +24,7 @@ class ApiDeps:
     jobs: JobRepository
     tenants: TenantDirectory
     throttle: KeyThrottle
+    limits: InputLimits = field(default_factory=InputLimits)  # the workflow's own limits (OCRFLOW_MAX_BYTES)
     fetch: Callable[..., safe_http.FetchedFile] = safe_http.fetch
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

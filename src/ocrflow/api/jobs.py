@@ -38,7 +38,7 @@ from ocrflow.errors import FileTooLargeError
 from ocrflow.inspection import sniff_media_type
 from ocrflow.net.safe_http import check_url
 from ocrflow.workflow.models import JobStatus, api_upload_key
-from ocrflow.workflow.storage import ObjectStore
+from ocrflow.workflow.storage import ObjectStore, parse_s3_uri
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -62,9 +62,9 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     for url in (body.callback_url, source_url):
         if url is not None:
             check_url(url, settings.url_policy)
-    if isinstance(body, UploadJobBody) and body.size > settings.max_upload_bytes:
-        raise FileTooLargeError(f"the file is {body.size:,} bytes; the limit is {settings.max_upload_bytes:,}",
-                                limit=settings.max_upload_bytes)
+    max_bytes = deps.limits.max_bytes
+    if isinstance(body, UploadJobBody) and body.size > max_bytes:
+        raise FileTooLargeError(f"the file is {body.size:,} bytes; the limit is {max_bytes:,}", limit=max_bytes)
     fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     if idempotency_key is not None:
         job_id = hashlib.sha256(f"{tenant}\n{idempotency_key}".encode()).hexdigest()[:32]
@@ -78,7 +78,7 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     if isinstance(body, UploadJobBody):
         filename, content_type, size = body.filename, body.content_type, body.size
     else:
-        fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=settings.max_upload_bytes,
+        fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=max_bytes,
                              timeout=settings.source_fetch_seconds)
         content_type = sniff_media_type(fetched.data)
         filename = urlsplit(fetched.final_url).path.rsplit("/", 1)[-1] or "document"
@@ -193,7 +193,7 @@ def job_result(caller: Caller, job_id: str, deps: ApiDeps) -> JobResult:
     if status != JobStatus.SUCCEEDED.value:
         raise JobNotFinishedError(f"the job is {status}; ask again when it has succeeded")
     seconds = deps.settings.download_url_seconds
-    results = {kind: _bucket_key(uri) for kind, uri in (record.get("results") or {}).items()}
+    results = {kind: parse_s3_uri(uri) for kind, uri in (record.get("results") or {}).items()}
     result = JobResult(job_id=job_id, expires_at=deps.now() + timedelta(seconds=seconds))
     if "json" in results:
         body = _inline(results["json"], deps)
@@ -208,17 +208,12 @@ def job_result(caller: Caller, job_id: str, deps: ApiDeps) -> JobResult:
     return result
 
 
-def _bucket_key(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def _inline(location: tuple[str, str], deps: ApiDeps) -> bytes | None:
+    """The object's bytes when small enough to answer inline (one GET; a large body is left unread)."""
     bucket, key = location
-    head = deps.s3.head_object(Bucket=bucket, Key=key)
-    if head["ContentLength"] > deps.settings.inline_result_bytes:
-        return None
-    return deps.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    found = deps.s3.get_object(Bucket=bucket, Key=key)
+    with found["Body"] as body:
+        return body.read() if found["ContentLength"] <= deps.settings.inline_result_bytes else None
 
 
 def _download_url(location: tuple[str, str], deps: ApiDeps) -> str:
@@ -237,31 +232,23 @@ def delete_job(caller: Caller, job_id: str, deps: ApiDeps) -> None:
     if record["status"] == JobStatus.RUNNING.value:
         raise JobInProgressError("the job is running; delete it when it has ended")
     settings = deps.settings
+    store = ObjectStore(deps.s3)
     source = record.get("source") or {}
     if record.get("upload_key"):
-        _delete_all_versions(settings.uploads_bucket, record["upload_key"], deps)
+        store.delete_versions(settings.uploads_bucket, record["upload_key"])
     elif source.get("key"):
         extra = {"VersionId": source["version_id"]} if source.get("version_id") else {}
         deps.s3.delete_object(Bucket=source["bucket"], Key=source["key"], **extra)
-    ObjectStore(deps.s3).delete_prefix(settings.results_bucket,
-                                       f"{settings.results_prefix}{record['tenant']}/{job_id}/")
+    store.delete_prefix(settings.results_bucket, f"{settings.results_prefix}{record['tenant']}/{job_id}/")
     if not deps.jobs.delete(job_id, expected_status=record["status"]):
         raise JobInProgressError("the job started while it was being deleted; delete it when it has ended")
-
-
-def _delete_all_versions(bucket: str, key: str, deps: ApiDeps) -> None:
-    paginator = deps.s3.get_paginator("list_object_versions")
-    for page in paginator.paginate(Bucket=bucket, Prefix=key):
-        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                  for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
-        if doomed:
-            deps.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
 
 
 # --- usage ------------------------------------------------------------------------------------------------
 
 
 def usage(caller: Caller, deps: ApiDeps) -> Usage:
-    tenant = deps.tenants.get(caller.tenant.tenant_id)
+    """The balance as authentication read it for this request, and the usage counted so far."""
+    tenant = caller.tenant
     return Usage(tenant=tenant.tenant_id, credits=tenant.credits, periods=deps.tenants.usage(tenant.tenant_id))
 

@@ -21,7 +21,6 @@ class ApiSettings(BaseSettings):
     api_providers: str = Field(default="", description="Comma-separated providers a job may ask for "
                                "(besides the default); empty = only the default")
     lang: str = "eng"
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     upload_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned upload lifetime")
     download_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned result links")
     upload_wait_hours: int = Field(default=24, gt=0, description="A job whose file never arrives expires after")

@@ -17,7 +17,6 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -25,6 +24,8 @@ from pydantic import BaseModel, Field
 from ocrflow.api.errors import TenantNotFoundError, UnauthorizedError
 from ocrflow.api.models import UsagePeriod
 from ocrflow.errors import InsufficientCreditsError, OcrflowError
+from ocrflow.workflow.credits import tenant_key
+from ocrflow.workflow.jobs import plain
 
 KEY_PREFIX = "ofk"
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -82,10 +83,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: int(v) if isinstance(v, Decimal) else v for k, v in item.items()}
-
-
 class TenantDirectory:
     def __init__(self, table: Any) -> None:
         self.table = table
@@ -100,7 +97,7 @@ class TenantDirectory:
                                        "letter or digit")
         tenant = Tenant(tenant_id=tenant_id, name=name or tenant_id, credits=credits, created_at=_now(),
                         rate_limit_per_minute=rate_limit_per_minute, webhook_secret=secrets.token_urlsafe(32))
-        item = {"pk": f"TENANT#{tenant_id}", "sk": "TENANT", **tenant.model_dump(exclude_none=True)}
+        item = {**tenant_key(tenant_id), **tenant.model_dump(exclude_none=True)}
         try:
             self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except self._conditional_failed:
@@ -116,31 +113,31 @@ class TenantDirectory:
             {"Put": {"TableName": self.table.name, "ConditionExpression": "attribute_not_exists(pk)",
                      "Item": {"pk": f"APIKEY#{digest}", "sk": "APIKEY", "tenant_id": tenant_id, "key_id": key_id}}},
             {"Put": {"TableName": self.table.name,
-                     "Item": {"pk": f"TENANT#{tenant_id}", "sk": f"KEY#{key_id}", "key_id": key_id,
+                     "Item": {**tenant_key(tenant_id, f"KEY#{key_id}"), "key_id": key_id,
                               "tenant_id": tenant_id, "key_hash": digest, "created_at": created}}},
         ])
         return api_key
 
     def get(self, tenant_id: str) -> Tenant:
-        item = self.table.get_item(Key={"pk": f"TENANT#{tenant_id}", "sk": "TENANT"}).get("Item")
+        item = self.table.get_item(Key=tenant_key(tenant_id)).get("Item")
         if item is None:
             raise TenantNotFoundError(f"no tenant {tenant_id!r}")
-        return Tenant.model_validate(_plain(item))
+        return Tenant.model_validate(plain(item))
 
     def list(self) -> list[Tenant]:
         tenants = []
         kwargs: dict[str, Any] = {"FilterExpression": "sk = :sk", "ExpressionAttributeValues": {":sk": "TENANT"}}
         while True:
             page = self.table.scan(**kwargs)
-            tenants += [Tenant.model_validate(_plain(item)) for item in page.get("Items", [])]
+            tenants += [Tenant.model_validate(plain(item)) for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return sorted(tenants, key=lambda t: t.tenant_id)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def keys(self, tenant_id: str) -> list[ApiKeyInfo]:
         items = self.table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :key)",
-                                 ExpressionAttributeValues={":pk": f"TENANT#{tenant_id}", ":key": "KEY#"})["Items"]
-        return [ApiKeyInfo.model_validate(item) for item in items]
+                                 ExpressionAttributeValues={":pk": tenant_key(tenant_id)["pk"], ":key": "KEY#"})
+        return [ApiKeyInfo.model_validate(item) for item in items["Items"]]
 
     def revoke_key(self, key_id: str) -> ApiKeyInfo:
         """Revoke one key by its id, at once: the next request with it is refused."""
@@ -158,7 +155,7 @@ class TenantDirectory:
     def revoke_tenant(self, tenant_id: str) -> list[ApiKeyInfo]:
         """Suspend the tenant and revoke every key it has."""
         self.get(tenant_id)
-        self.table.update_item(Key={"pk": f"TENANT#{tenant_id}", "sk": "TENANT"},
+        self.table.update_item(Key=tenant_key(tenant_id),
                                UpdateExpression="SET #status = :s", ExpressionAttributeNames={"#status": "status"},
                                ExpressionAttributeValues={":s": "suspended"})
         return [self.revoke_key(key.key_id) for key in self.keys(tenant_id) if key.revoked_at is None]
@@ -167,7 +164,7 @@ class TenantDirectory:
         """Add (or, negative, remove) credits in pages; the balance never goes below zero. The new balance."""
         try:
             item = self.table.update_item(
-                Key={"pk": f"TENANT#{tenant_id}", "sk": "TENANT"}, UpdateExpression="ADD credits :n",
+                Key=tenant_key(tenant_id), UpdateExpression="ADD credits :n",
                 ConditionExpression="attribute_exists(pk) AND (credits >= :floor OR :n >= :zero)",
                 ExpressionAttributeValues={":n": pages, ":floor": -pages, ":zero": 0},
                 ReturnValues="UPDATED_NEW")
@@ -179,7 +176,7 @@ class TenantDirectory:
     def usage(self, tenant_id: str) -> list[UsagePeriod]:
         """Pages, requests and cost per period (month and day) and provider, as the workflow counted them."""
         items = self.table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :usage)",
-                                 ExpressionAttributeValues={":pk": f"TENANT#{tenant_id}", ":usage": "USAGE#"})
+                                 ExpressionAttributeValues={":pk": tenant_key(tenant_id)["pk"], ":usage": "USAGE#"})
         periods = []
         for item in items.get("Items", []):
             _, period, provider = item["sk"].split("#", 2)

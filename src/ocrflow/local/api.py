@@ -60,6 +60,16 @@ class ApiJob:
     seconds: float
 
 
+def wait_for_job(api: httpx.Client, job_id: str, timeout: float) -> dict[str, Any]:
+    """GET /v1/jobs/{id} until the job has ended; the last answer (still running when `timeout` ran out)."""
+    deadline = time.monotonic() + timeout
+    job = api.get(f"/v1/jobs/{job_id}").json()
+    while job["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = api.get(f"/v1/jobs/{job_id}").json()
+    return job
+
+
 def ocr_over_api(base: str, key: str, document: Path, content_type: str, timeout: float = 300.0) -> ApiJob:
     """POST /v1/jobs, PUT the file to the presigned upload, poll GET /v1/jobs/{id}, GET its result."""
     headers = {"X-Api-Key": key}
@@ -72,9 +82,6 @@ def ocr_over_api(base: str, key: str, document: Path, content_type: str, timeout
         slot = made.json()["upload"]
         httpx.put(slot["url"], headers=slot["headers"], content=body, timeout=60).raise_for_status()
         job_id = made.json()["job"]["id"]
-        job = made.json()["job"]
-        while job["status"] not in ("succeeded", "failed") and time.monotonic() - started < timeout:
-            time.sleep(0.5)
-            job = api.get(f"/v1/jobs/{job_id}").json()
+        job = wait_for_job(api, job_id, timeout - (time.monotonic() - started))
         result = api.get(f"/v1/jobs/{job_id}/result").json() if job["status"] == "succeeded" else None
     return ApiJob(job=job, result=result, seconds=time.monotonic() - started)

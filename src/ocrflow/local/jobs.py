@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ocrflow.local.stack import LocalStack
+from ocrflow.workflow.storage import parse_s3_uri
 
 FINAL = ("succeeded", "failed")
 
@@ -81,5 +82,5 @@ def wait_for_jobs(stack: LocalStack, uploads: list[TrackedUpload], timeout: floa
 
 
 def fetch_result(stack: LocalStack, s3_url: str) -> bytes:
-    bucket, _, key = s3_url.removeprefix("s3://").partition("/")
+    bucket, key = parse_s3_uri(s3_url)
     return stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -45,6 +45,11 @@ class FreeLedger:
 HELD, COMMITTED, RELEASED = "held", "committed", "released"
 
 
+def tenant_key(tenant: str, sk: str = "TENANT") -> dict[str, str]:
+    """The key of one of a tenant's items in the tenants table (its profile and balance by default)."""
+    return {"pk": f"TENANT#{tenant}", "sk": sk}
+
+
 class DynamoLedger:
     def __init__(self, table: Any, unmetered: frozenset[str] = frozenset({"default"}),
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -54,18 +59,15 @@ class DynamoLedger:
         self.unmetered = unmetered
         self.now = now
 
-    def _key(self, tenant: str, sk: str) -> dict[str, str]:
-        return {"pk": f"TENANT#{tenant}", "sk": sk}
-
     def reserve(self, tenant: str, job_id: str, pages: int) -> None:
         if tenant in self.unmetered:
             return
         try:
             self.client.transact_write_items(TransactItems=[
                 {"Put": {"TableName": self.table.name, "ConditionExpression": "attribute_not_exists(pk)",
-                         "Item": {**self._key(tenant, f"HOLD#{job_id}"), "pages": pages, "state": HELD,
+                         "Item": {**tenant_key(tenant, f"HOLD#{job_id}"), "pages": pages, "state": HELD,
                                   "created_at": self.now().isoformat()}}},
-                {"Update": {"TableName": self.table.name, "Key": self._key(tenant, "TENANT"),
+                {"Update": {"TableName": self.table.name, "Key": tenant_key(tenant, "TENANT"),
                             "UpdateExpression": "SET credits = credits - :pages",
                             "ConditionExpression": "credits >= :pages",
                             "ExpressionAttributeValues": {":pages": pages}}},
@@ -92,7 +94,7 @@ class DynamoLedger:
         items = [self._settle(tenant, job_id, held, COMMITTED, used), self._refund(tenant, held - used)]
         for period in (now.strftime("%Y-%m"), now.strftime("%Y-%m-%d")):
             items.append({"Update": {
-                "TableName": self.table.name, "Key": self._key(tenant, f"USAGE#{period}#{provider or 'unknown'}"),
+                "TableName": self.table.name, "Key": tenant_key(tenant, f"USAGE#{period}#{provider or 'unknown'}"),
                 "UpdateExpression": "ADD pages :used, requests :one",
                 "ExpressionAttributeValues": {":used": used, ":one": 1}}})
         self._settle_once(items)
@@ -107,12 +109,12 @@ class DynamoLedger:
         self._settle_once([self._settle(tenant, job_id, held, RELEASED, 0), self._refund(tenant, held)])
 
     def _hold(self, tenant: str, job_id: str) -> dict[str, Any] | None:
-        return self.table.get_item(Key=self._key(tenant, f"HOLD#{job_id}"), ConsistentRead=True).get("Item")
+        return self.table.get_item(Key=tenant_key(tenant, f"HOLD#{job_id}"), ConsistentRead=True).get("Item")
 
     def _settle(self, tenant: str, job_id: str, held: int, state: str, used: int) -> dict[str, Any]:
         """The reservation leaves `held` - only if it is still held with these pages (else the whole move is off)."""
         return {"Update": {
-            "TableName": self.table.name, "Key": self._key(tenant, f"HOLD#{job_id}"),
+            "TableName": self.table.name, "Key": tenant_key(tenant, f"HOLD#{job_id}"),
             "UpdateExpression": "SET #state = :state, used = :used, settled_at = :at",
             "ConditionExpression": "#state = :held AND pages = :pages",
             "ExpressionAttributeNames": {"#state": "state"},
@@ -120,7 +122,7 @@ class DynamoLedger:
                                           ":at": self.now().isoformat()}}}
 
     def _refund(self, tenant: str, pages: int) -> dict[str, Any]:
-        return {"Update": {"TableName": self.table.name, "Key": self._key(tenant, "TENANT"),
+        return {"Update": {"TableName": self.table.name, "Key": tenant_key(tenant, "TENANT"),
                            "UpdateExpression": "ADD credits :pages", "ExpressionAttributeValues": {":pages": pages}}}
 
     def _settle_once(self, items: list[dict[str, Any]]) -> None:

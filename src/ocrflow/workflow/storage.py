@@ -45,12 +45,28 @@ class ObjectStore:
     def get(self, bucket: str, key: str) -> bytes:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    def delete_versions(self, bucket: str, key: str) -> None:
+        """Delete every stored version of `key` (and its delete markers): in a versioned bucket a plain delete
+        only hides the object."""
+        paginator = self.s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket, Prefix=key):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
+            if doomed:
+                self.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
     def delete_prefix(self, bucket: str, prefix: str) -> None:
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 self.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an `s3://bucket/key` URI, as `ObjectStore.put` returns them."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
 
 
 def result_keys(prefix: str, tenant: str, job_id: str) -> dict[str, str]:

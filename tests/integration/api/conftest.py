@@ -79,10 +79,7 @@ def api_settings(**overrides: Any) -> ApiSettings:
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true"}.items():
-        monkeypatch.setenv(name, value)
+def aws(aws_env):
     with mock_aws():
         create_buckets(boto3.client("s3"))
         dynamodb = boto3.resource("dynamodb")

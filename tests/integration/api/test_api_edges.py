@@ -106,3 +106,12 @@ def test_cors_preflight_and_responses_name_the_allowed_origin_only(api):
     assert got.headers["access-control-allow-origin"] == "https://app.example.com"
     stranger = api.call("OPTIONS", "/v1/jobs", headers={**allowed, "Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_the_upload_limit_is_the_workflows_own(api):
+    from ocrflow.limits import InputLimits
+
+    api.deps.limits = InputLimits(max_bytes=1000)  # OCRFLOW_MAX_BYTES=1000, as the workflow reads it
+    reply = api.create_job(api.tenant("acme"), size=1001)
+    assert reply.status == 413 and reply.body["error"]["code"] == "file_too_large"
+    assert api.create_job(api.deps.tenants.add_key("acme"), size=1000).status == 201

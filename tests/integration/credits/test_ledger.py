@@ -15,18 +15,10 @@ from moto import mock_aws
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.errors import InsufficientCreditsError
 from ocrflow.workflow.credits import DynamoLedger
-from tests.aws_resources import create_tenants_table, isolated
+from tests.aws_resources import create_tenants_table
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
-
-@pytest.fixture
-def table(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield isolated(create_tenants_table(boto3.resource("dynamodb")))
 
 
 def balance(table, tenant="acme") -> int:

@@ -6,27 +6,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from moto import mock_aws
 from pydantic import ValidationError
 
 from ocrflow.errors import QuotaExhaustedError
 from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json, window_bounds
-from tests.aws_resources import create_tenants_table, isolated
 
 CONFIG = quotas_from_json('{"ocrspace": [{"per": "day", "requests": 5}, {"per": "month", "requests": 8}],'
                           ' "pdfmage": [{"per": "minute", "pages": 10}]}')
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC).timestamp()
 
-
-@pytest.fixture
-def table(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield isolated(create_tenants_table(boto3.resource("dynamodb")))
 
 
 def taken(quotas: ProviderQuotas, provider: str, attempts: int, **amounts) -> int:
