@@ -53,9 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="inject a fault (throttle, error5xx, slow, timeout, malformed, expired_token, 524, "
                            "partial, quota, unavailable), for TIMES requests or always")
 
-    from ocrflow import cli_tenants
+    from ocrflow import cli_tenants, cli_usage
 
     cli_tenants.add_parser(commands)
+    cli_usage.add_parser(commands)
 
     api = commands.add_parser("api", help="bring up the local stack with its HTTPS API and the web page; print the "
                               "base URL and a test key; serve until Ctrl-C")
@@ -106,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ocrflow import cli_tenants
 
             return cli_tenants.run(args)
+        if args.command == "usage":
+            from ocrflow import cli_usage
+
+            return cli_usage.run(args)
         if args.command == "api":
             from ocrflow.local.api import serve_local_api
 

@@ -24,6 +24,9 @@ def add_parser(commands: Any) -> None:
     create.add_argument("--name", default="")
     create.add_argument("--credits", type=int, default=0, help="starting balance, in pages")
     create.add_argument("--rate-limit", type=int, default=None, help="requests per minute per key")
+    create.add_argument("--credit-shards", type=int, default=1, metavar="N",
+                        help="balance items the credits are spread over (1-32): more for tenants that send many "
+                             "jobs at once")
     actions.add_parser("list", help="every tenant with its balance and keys")
     revoke = actions.add_parser("revoke", help="revoke one API key (--key) or a whole tenant (all its keys)")
     target = revoke.add_mutually_exclusive_group(required=True)
@@ -34,7 +37,11 @@ def add_parser(commands: Any) -> None:
     credit.add_argument("pages", type=int)
     key = actions.add_parser("add-key", help="one more API key for a tenant (shown once)")
     key.add_argument("tenant")
-    usage = actions.add_parser("usage", help="balance, and pages and requests per period and provider")
+    shards = actions.add_parser("shards", help="change how many balance items a tenant's credits are spread over")
+    shards.add_argument("tenant")
+    shards.add_argument("shards", type=int, metavar="N", help="1-32; removed shards' credits move to shard 0")
+    usage = actions.add_parser("usage", help="balance, and pages, requests and cost per period and provider "
+                               "(`ocrflow usage` adds each provider's totals)")
     usage.add_argument("tenant", nargs="?", help="one tenant (default: all)")
 
 
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     tenants = directory(args.table)
     if args.action == "create":
         made = tenants.create(args.tenant, name=args.name, credits=args.credits,
-                              rate_limit_per_minute=args.rate_limit)
+                              rate_limit_per_minute=args.rate_limit, credit_shards=args.credit_shards)
         print(f"tenant:         {made.tenant.tenant_id}")
         print(f"credits:        {made.tenant.credits} pages")
         print(f"api key:        {made.api_key}   (shown once; only its hash is stored)")
@@ -71,16 +78,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"tenant {args.tenant} suspended")
     elif args.action == "credit":
         print(f"{args.tenant}: {tenants.credit(args.tenant, args.pages)} pages")
+    elif args.action == "shards":
+        tenant = tenants.set_credit_shards(args.tenant, args.shards)
+        print(f"{tenant.tenant_id}: {tenant.credit_shards} credit shards, {tenant.credits} pages")
     elif args.action == "usage":
-        chosen = [tenants.get(args.tenant)] if args.tenant else tenants.list()
-        print(f"{'tenant':<24} {'credits':>9}  {'period':<10} {'provider':<10} {'pages':>7} {'requests':>8}")
-        for tenant in chosen:
-            periods = sorted(tenants.usage(tenant.tenant_id), key=lambda p: (p.period, p.provider))
-            if not periods:
-                print(f"{tenant.tenant_id:<24} {tenant.credits:>9}  {'-':<10}")
-            for period in periods:
-                print(f"{tenant.tenant_id:<24} {tenant.credits:>9}  {period.period:<10} {period.provider:<10} "
-                      f"{period.pages:>7} {period.requests:>8}")
+        from ocrflow.cli_usage import tenant_usage_lines
+
+        print("\n".join(tenant_usage_lines(tenants.table, tenant=args.tenant)))
     elif args.action == "add-key":
         print(f"api key: {tenants.add_key(args.tenant)}   (shown once; only its hash is stored)")
     return 0

@@ -123,6 +123,15 @@ class InsufficientCreditsError(OcrflowError):
     code = "insufficient_credits"
 
 
+class LedgerBusyError(OcrflowError):
+    """Too many concurrent updates of one tenant's credits (DynamoDB transaction conflicts) for now: the same
+    step a moment later succeeds, so the workflow retries it. Many of these mean the tenant needs more credit
+    shards (`ocrflow tenants shards`)."""
+
+    code = "ledger_busy"
+    retryable = True
+
+
 class QuotaExhaustedError(ProviderError):
     code = "quota_exhausted"
 

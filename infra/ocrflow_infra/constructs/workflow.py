@@ -23,7 +23,7 @@ from ocrflow_infra.constructs.storage import Storage
 from ocrflow_infra.nag import acknowledge, arn_token
 
 #: errors worth another try, named as the Lambda error types the handlers raise
-TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "Lambda.TooManyRequestsException",
+TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "Lambda.TooManyRequestsException",
              "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]
 STEPS = {  # step -> (memory MB, timeout s)
     "validate": (1024, 120), "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),

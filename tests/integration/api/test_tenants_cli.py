@@ -48,5 +48,5 @@ def test_usage_shows_balance_and_pages_per_period_and_provider(api, capsys):
     code, out = run(capsys, "usage", "acme")
     rows = [line.split() for line in out.splitlines()[1:]]
     assert code == 0 and len(rows) == 2
-    assert all(row[0] == "acme" and row[1] == "7" and row[3:] == ["ocrspace", "3", "1"] for row in rows)
+    assert all(row[0] == "acme" and row[1] == "7" and row[3:] == ["ocrspace", "3", "1", "0.000000"] for row in rows)
     assert {len(row[2]) for row in rows} == {7, 10}  # a month and a day

@@ -53,9 +53,12 @@ def test_a_job_is_reserved_and_charged_once_whatever_is_repeated(table):
     ledger.release("acme", "job-1")  # a late failure path changes nothing
     ledger.reserve("acme", "job-1", 5)  # nor does a replayed reservation
     assert balance(table) == 16
-    usage = {item["sk"]: (int(item["pages"]), int(item["requests"])) for item in table.scan()["Items"]
-             if item["sk"].startswith("USAGE#")}
-    assert usage == {"USAGE#2026-11#tesseract": (4, 1), "USAGE#2026-11-21#tesseract": (4, 1)}
+    usage = {(item["pk"], item["sk"].rsplit("#", 1)[0]): (int(item["pages"]), int(item["requests"]))
+             for item in table.scan()["Items"] if item["sk"].startswith("USAGE#")}
+    assert usage == {("TENANT#acme", "USAGE#2026-11#tesseract"): (4, 1),
+                     ("TENANT#acme", "USAGE#2026-11-21#tesseract"): (4, 1),
+                     ("PROVIDER#tesseract", "USAGE#2026-11"): (4, 1),
+                     ("PROVIDER#tesseract", "USAGE#2026-11-21"): (4, 1)}
 
 
 def test_failed_jobs_release_everything_once(table):
@@ -73,11 +76,17 @@ def test_failed_jobs_release_everything_once(table):
     assert balance(table) == 2
 
 
-def test_the_operators_own_uploads_are_not_metered(table):
-    ledger = DynamoLedger(table)
+def test_the_operators_own_uploads_are_not_metered_but_counted_once(table):
+    ledger = DynamoLedger(table, now=lambda: NOW)
     ledger.reserve("default", "job-1", 500)
-    ledger.commit("default", "job-1", 500, "tesseract")
-    assert table.scan()["Items"] == []
+    assert table.scan()["Items"] == []  # nothing held: there is no balance
+    with ThreadPoolExecutor(max_workers=8) as pool:  # a retried finalize step, duplicate events
+        list(pool.map(lambda _: ledger.commit("default", "job-1", 500, "tesseract", cost=0.25), range(8)))
+    ledger.release("default", "job-1")
+    usage = TenantDirectory(table).usage("default")
+    assert [(u.period, u.pages, u.requests, u.cost) for u in usage] == [("2026-11", 500, 1, 0.25),
+                                                                        ("2026-11-21", 500, 1, 0.25)]
+    assert not any(item["sk"] == "TENANT" or item["sk"].startswith("CREDITS#") for item in table.scan()["Items"])
 
 
 def test_an_unknown_tenant_cannot_reserve(table):
