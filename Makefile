@@ -1,6 +1,7 @@
 # ocrflow - every target sets up what it needs on a fresh machine.
 #   make demo    deploy the CDK app into a local AWS emulator and OCR the samples through the S3 trigger
-#                (PROVIDER=ocrspace|adobe|pdfocr|pdfmage|yandex: through that provider's fake)
+#                (default: routed, pdfmage's fake then the embedded engine; PROVIDER=tesseract|ocrspace|adobe|
+#                pdfocr|pdfmage|yandex: that provider only, REST ones through their fakes)
 #   make demo-cli the same samples through the command line only (no AWS parts)
 #   make test    the whole offline test suite
 #   make bench   speed / size / accuracy figures vs OCRmyPDF (not part of make test)
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
 .PHONY: demo demo-cli test bench schema lint clean system-test-deps layer synth local-tools
-PROVIDER ?= tesseract
+PROVIDER ?= auto
 
 # The local stack (pinned): ministack, a pure-Python AWS emulator, in its own venv - it runs the Lambda
 # handlers with its own interpreter, so it also plays the Lambda runtime (boto3 comes with it, as in Lambda);
@@ -54,7 +55,7 @@ demo: $(STAMP) local-tools
 	$(PY) -m ocrflow.cli stack-demo --samples events/samples --output out/stack-demo --provider $(PROVIDER)
 
 demo-cli: $(STAMP)
-	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo --provider $(PROVIDER)
+	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo --provider $(subst auto,tesseract,$(PROVIDER))
 
 $(STACK_STAMP):
 	$(PYTHON) -m venv $(STACK_VENV)

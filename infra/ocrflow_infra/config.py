@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk import App
@@ -11,7 +12,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class DeploymentConfig(BaseModel):
-    provider: str = "tesseract"
+    provider: str = Field(default="auto", description="Provider of jobs that name none: `auto` follows the route")
+    route: str = Field(default="", description='Ordered providers with prices: "pdfmage:0.01,ocrspace" or JSON')
+    quotas: str = Field(default="", description="Provider quota windows (JSON, see ocrflow.workflow.quotas)")
+    embedded_fallback: bool = Field(default=True, description="The embedded engine ends every route")
+    provider_secrets: dict[str, str] = Field(default_factory=dict, description="Provider -> Secrets Manager "
+                                             "secret with its settings (endpoint, keys)")
     languages: str = "eng"
     uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
@@ -42,9 +48,19 @@ class DeploymentConfig(BaseModel):
             "cors_origins": _split(ctx("corsOrigins")), "api_providers": ctx("apiProviders"),
             "api_rate_limit": ctx("apiRateLimit"), "api_burst_limit": ctx("apiBurstLimit"),
             "key_rate_limit_per_minute": ctx("keyRateLimitPerMinute"), "url_allow_http": _flag(ctx("urlAllowHttp")),
-            "url_allowed_hosts": ctx("urlAllowedHosts"),
+            "url_allowed_hosts": ctx("urlAllowedHosts"), "route": _text(ctx("route")),
+            "quotas": _text(ctx("quotas")), "embedded_fallback": _flag(ctx("embeddedFallback")),
+            "provider_secrets": _pairs(ctx("providerSecrets")),
         }
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Provider -> secret name: `providerSecrets`, and `providerSecretName` for the pinned provider."""
+        secrets = dict(self.provider_secrets)
+        if self.provider_secret_name and self.provider != "auto":
+            secrets.setdefault(self.provider, self.provider_secret_name)
+        return secrets
 
 
 def _split(value: str | list[str] | None) -> list[str] | None:
@@ -58,3 +74,17 @@ def _flag(value: str | bool | None) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     return value.strip().lower() in ("1", "true", "yes")
+
+
+def _text(value: str | list | dict | None) -> str | None:
+    """A setting passed on as text: JSON lists/objects from cdk.json are serialized, strings kept."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _pairs(value: str | dict[str, str] | None) -> dict[str, str] | None:
+    """A mapping from context: a JSON object in cdk.json, `a=x,b=y` with `-c key=...`."""
+    if value is None or isinstance(value, dict):
+        return value
+    return dict(item.split("=", 1) for item in value.split(",") if "=" in item)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ocrflow.errors import OcrflowError
 from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
+from ocrflow.workflow.routing import AUTO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -42,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                                 "through the S3 trigger and the workflow (what `make demo` runs)")
     stack.add_argument("--samples", type=Path, default=Path("events/samples"))
     stack.add_argument("-o", "--output", type=Path, default=Path("out/stack-demo"))
-    stack.add_argument("--provider", default=os.environ.get("PROVIDER") or DEFAULT_PROVIDER.value,
-                       choices=[p.value for p in ProviderName])
+    stack.add_argument("--provider", default=os.environ.get("PROVIDER") or AUTO,
+                       choices=[AUTO, *(p.value for p in ProviderName)],
+                       help="auto (default): the demo's route, pdfmage's fake then the embedded engine; a name: "
+                            "that provider only")
     stack.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the jobs")
 
     fake = commands.add_parser("fake-provider", help="run a provider's fake on 127.0.0.1 (offline try-outs, tests)")
@@ -60,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
 
     api = commands.add_parser("api", help="bring up the local stack with its HTTPS API and the web page; print the "
                               "base URL and a test key; serve until Ctrl-C")
-    api.add_argument("--provider", default=os.environ.get("PROVIDER") or DEFAULT_PROVIDER.value,
-                     choices=[p.value for p in ProviderName])
+    api.add_argument("--provider", default=os.environ.get("PROVIDER") or AUTO,
+                     choices=[AUTO, *(p.value for p in ProviderName)])
 
     samples = commands.add_parser("samples", help="write the sample documents and their known text")
     samples.add_argument("directory", type=Path)

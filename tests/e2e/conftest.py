@@ -7,11 +7,16 @@ import pytest
 from ocrflow.local.api import api_key_for
 from ocrflow.local.stack import local_stack
 from ocrflow.providers.names import ProviderName
+from ocrflow.workflow.routing import AUTO
+
+#: the deployment's route: pdfmage first - its fake has no balance left, so every job is passed to the
+#: embedded engine (the first one after pdfmage's 402, the next ones because pdfmage is marked exhausted)
+E2E_ROUTE = "pdfmage:0.01"
 
 
 @pytest.fixture(scope="session")
 def stack():
-    with local_stack(ProviderName.TESSERACT) as deployed:
+    with local_stack(AUTO, E2E_ROUTE, fake_options={ProviderName.PDFMAGE: {"balance": "0"}}) as deployed:
         yield deployed
 
 

@@ -106,3 +106,24 @@ def test_a_job_beyond_the_tenants_credits_fails_typed_and_charges_nothing(stack)
     ended = wait_until_ended(stack, made["job"]["id"], key)
     assert ended["status"] == "failed" and ended["error"]["code"] == "insufficient_credits"
     assert call(stack, "GET", "/v1/usage", key).json() == {"tenant": "e2e-broke", "credits": 0, "periods": []}
+
+
+def test_a_job_routed_past_an_exhausted_provider_says_why(stack):
+    """The session's deployment routes `auto` jobs to pdfmage first (its fake has no balance) and then to the
+    embedded engine: the deployed steps read the route, call pdfmage's fake with the secret's settings, record
+    the 402 on the job, mark pdfmage exhausted in the tenants table, and fall back."""
+    key = api_key_for(stack, "e2e-routing")
+    body = sample_bytes("notice.jpg")
+    made = call(stack, "POST", "/v1/jobs", key, json={"filename": "notice.jpg", "content_type": "image/jpeg",
+                                                      "size": len(body)})
+    assert made.status_code == 201 and made.json()["job"]["provider"] == "auto"
+    upload = made.json()["upload"]
+    assert httpx.put(upload["url"], headers=upload["headers"], content=body, timeout=30).status_code == 200
+    ended = wait_until_ended(stack, made.json()["job"]["id"], key)
+    assert ended["status"] == "succeeded" and ended["provider"] == "tesseract"
+    passed, used = ended["routing"]
+    assert passed["provider"] == "pdfmage" and passed["code"] == "quota_exhausted"
+    assert passed["outcome"] in ("failed", "skipped")  # the first job of the session met the 402 itself
+    assert (used["provider"], used["outcome"], used["code"]) == ("tesseract", "used", None)
+    status = stack.tenants_table().get_item(Key={"pk": "PROVIDER#pdfmage", "sk": "STATUS"})["Item"]
+    assert status["exhausted_until"] > time.time() and "balance" in status["exhausted_reason"]

@@ -11,7 +11,9 @@ from ocrflow.document import Document
 from ocrflow.local.jobs import fetch_result, upload, wait_for_jobs
 from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
+from ocrflow.workflow.routing import AUTO
 from tests.conftest import sample_bytes, truth_text
+from tests.e2e.conftest import E2E_ROUTE
 
 pytestmark = pytest.mark.e2e  # the `stack` fixture (conftest) is deployed once for all end-to-end tests
 
@@ -88,9 +90,9 @@ def test_bad_input_ends_as_its_typed_error(stack):
 
 @pytest.fixture
 def adobe_stack(stack):
-    stack.redeploy(ProviderName.ADOBE)  # `cdk deploy -c ocrflow:provider=adobe`, settings in Secrets Manager
+    stack.redeploy(ProviderName.ADOBE)  # `cdk deploy -c ocrflow:provider=adobe` (pinned), settings in Secrets Manager
     yield stack
-    stack.redeploy(ProviderName.TESSERACT)  # as the other end-to-end tests expect it
+    stack.redeploy(AUTO, E2E_ROUTE)  # as the other end-to-end tests expect it
 
 
 def test_a_slow_provider_is_waited_for_by_the_state_machine(adobe_stack):

@@ -24,6 +24,10 @@ ACCEPTED_WARNINGS = {
 }
 
 
+ROUTE = "pdfmage:0.01,ocrspace:0.002"
+QUOTAS = '{"ocrspace": [{"per": "day", "requests": 500}, {"per": "month", "requests": 25000}]}'
+
+
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory):
     layer = tmp_path_factory.mktemp("layer")
@@ -32,7 +36,9 @@ def synthesized(tmp_path_factory):
     out = tmp_path_factory.mktemp("cdk.out")
     context = json.loads((REPO / "cdk.json").read_text())["context"]
     app = App(context=context, outdir=str(out))
-    stack = OcrflowStack(app, "Ocrflow", config=DeploymentConfig(layer_dir=layer, alarm_email="ops@example.com"))
+    config = DeploymentConfig(layer_dir=layer, alarm_email="ops@example.com", route=ROUTE, quotas=QUOTAS,
+                              provider_secrets={"pdfmage": "ocrflow/pdfmage", "ocrspace": "ocrflow/ocrspace"})
+    stack = OcrflowStack(app, "Ocrflow", config=config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises if cdk-nag reports any unacknowledged finding
     return Template.from_stack(stack), out
@@ -109,7 +115,13 @@ def test_state_machine_has_the_documented_states_and_catch_path(synthesized):
     assert states["Fail"]["Next"] == "NotifyFailure" and states["NotifyFailure"]["Next"] == "JobFailed"
     for notify, end in (("NotifySuccess", "JobSucceeded"), ("NotifyFailure", "JobFailed")):
         assert states[notify]["Catch"][0]["Next"] == end  # a failed webhook never changes the job's outcome
-    for name in ("Validate", "Submit", "Poll", "Finalize"):
+    # a provider failing a job while polled hands it to the next provider on the route
+    choices = states["ProviderDone?"]["Choices"]
+    assert {c["Variable"]: c["Next"] for c in choices} == {"$.job.state.done": "Finalize",
+                                                          "$.job.state.resubmit": "Resubmit"}
+    assert states["Resubmit"]["Next"] == "ProviderDone?"
+    assert states["Resubmit"]["Parameters"] == {"state.$": "$.job.state"}  # the carried state, not the first
+    for name in ("Validate", "Submit", "Resubmit", "Poll", "Finalize"):
         assert states[name]["Catch"][0]["Next"] == "Fail"
         retry = states[name]["Retry"][0]
         assert "ThrottledError" in retry["ErrorEquals"] and retry["MaxAttempts"] == 4
@@ -179,3 +191,17 @@ def test_browsers_may_put_uploads_and_get_results_cross_origin(synthesized):
     rules = {k: v["Properties"].get("CorsConfiguration", {}).get("CorsRules") for k, v in buckets.items()}
     assert [r[0]["AllowedMethods"] for k, r in rules.items() if "Uploads" in k] == [["PUT"]]
     assert [r[0]["AllowedMethods"] for k, r in rules.items() if "Results" in k] == [["GET"]]
+
+
+def test_steps_get_the_route_quotas_and_each_providers_secret(synthesized):
+    template, _ = synthesized
+    functions = {k: v["Properties"] for k, v in template.find_resources("AWS::Lambda::Function").items()
+                 if "Workflow" in k}
+    for props in functions.values():
+        env = props["Environment"]["Variables"]
+        assert env["OCRFLOW_PROVIDER"] == "auto" and env["OCRFLOW_ROUTE"] == ROUTE and env["OCRFLOW_QUOTAS"] == QUOTAS
+        assert env["OCRFLOW_EMBEDDED_FALLBACK"] == "true"
+        assert env["OCRFLOW_PDFMAGE_SECRET_NAME"] == "ocrflow/pdfmage"
+        assert env["OCRFLOW_OCRSPACE_SECRET_NAME"] == "ocrflow/ocrspace"
+    policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
+    assert "secret:ocrflow/pdfmage-??????" in policies and "secret:ocrflow/ocrspace-??????" in policies

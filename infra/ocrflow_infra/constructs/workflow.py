@@ -45,14 +45,15 @@ class Workflow(Construct):
             "OCRFLOW_TENANTS_TABLE": storage.tenants.table_name, "OCRFLOW_API_PROVIDERS": config.api_providers,
             "OCRFLOW_URL_ALLOW_HTTP": str(config.url_allow_http).lower(),
             "OCRFLOW_URL_ALLOWED_HOSTS": config.url_allowed_hosts,
-            "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages,
+            "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages, "OCRFLOW_ROUTE": config.route,
+            "OCRFLOW_QUOTAS": config.quotas, "OCRFLOW_EMBEDDED_FALLBACK": str(config.embedded_fallback).lower(),
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
             "OCRFLOW_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
             "POWERTOOLS_SERVICE_NAME": "ocrflow", "POWERTOOLS_METRICS_NAMESPACE": "ocrflow",
         }
-        if config.provider_secret_name:
-            environment[f"OCRFLOW_{config.provider.upper()}_SECRET_NAME"] = config.provider_secret_name
+        for provider, secret_name in config.secrets.items():
+            environment[f"OCRFLOW_{provider.upper()}_SECRET_NAME"] = secret_name
         self.functions = {step: self._function(step, memory, timeout, environment, config)
                           for step, (memory, timeout) in STEPS.items()}
         acknowledge(self, "L1", "python3.12 is pinned to match the layer's compiled wheels (tesserocr, pikepdf, "
@@ -108,18 +109,19 @@ class Workflow(Construct):
             storage.jobs.grant_read_write_data(f[step])
         storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
         storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
-        for step in ("validate", "finalize", "fail"):  # credits: reserve, commit, release
+        # credits (reserve, commit, release), tenants' routes, provider quota windows and reported balances
+        for step in ("validate", "submit", "poll", "finalize", "fail"):
             storage.tenants.grant_read_write_data(f[step])
         for step in ("submit", "finalize"):  # Powertools Idempotency records
             storage.idempotency.grant_read_write_data(f[step])
-        if config.provider_secret_name:
-            secret = secretsmanager.Secret.from_secret_name_v2(self, "ProviderSecret", config.provider_secret_name)
+        for provider, secret_name in sorted(config.secrets.items()):
+            secret = secretsmanager.Secret.from_secret_name_v2(self, f"{provider.title()}Secret", secret_name)
             for step in ("submit", "poll"):
                 secret.grant_read(f[step])
 
     def _invoke(self, step: str, payload: dict, result_path: str | None = None,
-                retry: bool = True) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(self, step.title(), lambda_function=self.functions[step],
+                retry: bool = True, name: str | None = None) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(self, name or step.title(), lambda_function=self.functions[step],
                                   payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
                                   result_path=result_path, retry_on_service_exceptions=False)
         if retry:
@@ -141,16 +143,20 @@ class Workflow(Construct):
         validate = self._invoke("validate", event, result_path="$.validated")
         submit = self._invoke("submit", {"state.$": "$.validated.state"}, result_path="$.job")
         poll = self._invoke("poll", {"state.$": "$.job.state"}, result_path="$.job")
+        # a provider that failed the job while polled hands it to the next one on the job's route
+        resubmit = self._invoke("submit", {"state.$": "$.job.state"}, result_path="$.job", name="Resubmit")
         finalize = self._invoke("finalize", {"state.$": "$.job.state"}, result_path="$.summary")
         record_failure = self._invoke("fail", {"event.$": "$.event", "error.$": "$.error"}, result_path="$.summary")
         failed = sfn.Fail(self, "JobFailed", cause_path="$.summary.error.message", error_path="$.summary.error.code")
         record_failure.next(self._notify("NotifyFailure", failed))
         wait = sfn.Wait(self, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
         done = sfn.Choice(self, "ProviderDone?").when(
-            sfn.Condition.boolean_equals("$.job.state.done", True), finalize).otherwise(wait)
+            sfn.Condition.boolean_equals("$.job.state.done", True), finalize).when(
+            sfn.Condition.boolean_equals("$.job.state.resubmit", True), resubmit).otherwise(wait)
         wait.next(poll)
         poll.next(done)
-        for task in (validate, submit, poll, finalize):
+        resubmit.next(done)
+        for task in (validate, submit, resubmit, poll, finalize):
             task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
         duplicate = sfn.Choice(self, "Duplicate?").when(
             sfn.Condition.boolean_equals("$.validated.duplicate", True), sfn.Succeed(self, "AlreadyHandled")

@@ -142,6 +142,7 @@ def job_view(record: dict[str, Any]) -> JobView:
         started_at=record.get("started_at"), finished_at=record.get("finished_at"), seconds=record.get("seconds"),
         error={"code": error.get("code", "internal_error"), "message": error.get("message", "")} if error else None,
         cost=cost, callback_url=record.get("callback_url"), webhook=record.get("webhook"),
+        routing=record.get("routing") or [],
     )
 
 

@@ -12,6 +12,7 @@ from ocrflow.limits import InputLimits
 from ocrflow.providers.names import ProviderName
 from ocrflow.webhooks import DeliveryReport
 from ocrflow.workflow.models import JobStatus
+from ocrflow.workflow.routing import RouteAttempt
 
 OutputKind = Literal["json", "txt", "pdf"]
 ALL_OUTPUTS: list[OutputKind] = ["json", "txt", "pdf"]
@@ -23,8 +24,10 @@ class _Body(BaseModel):
 
 
 class _JobOptions(_Body):
-    provider: ProviderName | None = Field(default=None, description="OCR provider; the deployment's default if "
-                                          "omitted (a provider the deployment does not offer is refused: 403)")
+    provider: ProviderName | None = Field(default=None, description="OCR provider, pinned: that provider or a typed "
+                                          "failure. Omitted: the deployment's default, normally `auto` - the first "
+                                          "provider on the route that takes the document and has quota, falling back "
+                                          "on exhaustion or outage (a provider the deployment does not offer: 403)")
     language: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$",
                                  description="Tesseract-style language codes, e.g. eng or eng+deu")
     outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=3,
@@ -73,7 +76,7 @@ class JobView(BaseModel):
     content_type: str | None = None
     size: int | None = None
     pages: int | None = None
-    provider: str
+    provider: str = Field(description="The provider that read the job; `auto` until one is chosen")
     language: str
     outputs: list[OutputKind]
     created_at: datetime
@@ -84,6 +87,9 @@ class JobView(BaseModel):
     cost: Cost | None = None
     callback_url: str | None = None
     webhook: DeliveryReport | None = Field(default=None, description="The webhook's delivery, once the job ended")
+    routing: list[RouteAttempt] = Field(default_factory=list, description="The providers considered for the job, "
+                                        "in order: skipped (not sent: quota, balance, language, limits), failed "
+                                        "(sent, then failed), used")
 
 
 class UploadSlot(BaseModel):

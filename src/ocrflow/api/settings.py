@@ -17,7 +17,8 @@ class ApiSettings(BaseSettings):
     results_prefix: str = "results/"
     jobs_table: str
     tenants_table: str = Field(description="Tenants, hashed API keys, rate windows (pk/sk)")
-    provider: str = Field(default="tesseract", description="Provider of jobs that name none")
+    provider: str = Field(default="auto", description="Provider of jobs that name none: `auto` follows the "
+                          "deployment's route (the tenant's, if it has one)")
     api_providers: str = Field(default="", description="Comma-separated providers a job may ask for "
                                "(besides the default); empty = only the default")
     lang: str = "eng"

@@ -11,7 +11,7 @@ import httpx
 
 from ocrflow.api.tenants import TenantExistsError
 from ocrflow.local.stack import LocalStack, local_stack
-from ocrflow.providers.names import ProviderName
+from ocrflow.workflow.routing import AUTO
 
 TEST_TENANT = "local"
 
@@ -25,11 +25,11 @@ def api_key_for(stack: LocalStack, tenant: str = TEST_TENANT, credits: int = 100
         return tenants.add_key(tenant)
 
 
-def serve_local_api(provider: str = ProviderName.TESSERACT.value) -> int:
+def serve_local_api(provider: str = AUTO) -> int:
     from ocrflow.web import find_web_root, serve_web
 
     print("ocrflow: starting the local stack (emulator, cdk deploy) ...", flush=True)
-    with local_stack(ProviderName(provider)) as stack:
+    with local_stack(provider) as stack:
         assert stack.deployment is not None
         key = api_key_for(stack)
         server, page = serve_web(find_web_root(), {"apiBase": stack.api_base, "apiKey": key})

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from ocrflow.cli_usage import usage_report
 from ocrflow.demo import SAMPLE_SUFFIXES
 from ocrflow.document import Document
 from ocrflow.local.api import TEST_TENANT, api_key_for, ocr_over_api
@@ -17,23 +18,33 @@ from ocrflow.local.jobs import TrackedUpload, fetch_result, upload_files, wait_f
 from ocrflow.local.stack import local_stack
 from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
+from ocrflow.workflow.routing import AUTO
 
 STYLE = {"waiting": "dim", "running": "yellow", "succeeded": "green", "failed": "red"}
 
 
-def run_stack_demo(samples: Path, out_dir: Path, provider: str = "tesseract", timeout: float = 600.0) -> int:
+#: `make demo`'s route: pdfmage's fake first, with a prepaid balance for three pages (0.01 USD each), then the
+#: embedded engine - so the demo shows routing: the first pages go to pdfmage, then pdfmage answers 402 and
+#: the rest fall back, each job recording why
+DEMO_ROUTE = "pdfmage:0.01"
+DEMO_FAKES = {ProviderName.PDFMAGE: {"balance": "0.03"}}
+
+
+def run_stack_demo(samples: Path, out_dir: Path, provider: str = AUTO, timeout: float = 600.0) -> int:
     console = Console(width=None if Console().is_terminal else 160)
-    name = ProviderName(provider)
+    route = DEMO_ROUTE if provider == AUTO else ""
     files = sorted(p for p in samples.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
     started = time.monotonic()
     with contextlib.ExitStack() as running:
         running.callback(console.print, "emulator stopped")  # runs last, after the stack's own exit
         with console.status("starting the emulator and deploying the CDK app (cdk bootstrap + cdk deploy)"):
-            stack = running.enter_context(local_stack(name))
+            stack = running.enter_context(local_stack(provider, route, fake_options=DEMO_FAKES))
         deployed = stack.deployment
+        fakes = ", ".join(f"{name.value} on {fake.base_url}" for name, fake in stack.fakes.items())
         console.print(f"[bold]local stack[/bold] on {stack.emulator.endpoint} - deployed in "
                       f"{time.monotonic() - started:.0f} s; provider {provider}"
-                      + (f" (its fake on {stack.fake.base_url})" if stack.fake else ""))
+                      + (f", route {route} then the embedded engine" if route else "")
+                      + (f" (fakes: {fakes})" if fakes else ""))
         console.print(f"uploading {len(files)} samples to s3://{deployed.uploads_bucket}/{deployed.uploads_prefix}demo/")
 
         def show(tracked: TrackedUpload) -> None:
@@ -48,6 +59,8 @@ def run_stack_demo(samples: Path, out_dir: Path, provider: str = "tesseract", ti
         console.print(_results_table(stack, uploads, files, out_dir, provider))
         failed = [u for u in uploads if u.status != "succeeded"]
         failed += _api_demo(console, stack, samples / API_SAMPLE, out_dir)
+        console.print("\n[bold]credits and usage[/bold] (ocrflow usage)")
+        console.print("\n".join(usage_report(stack.tenants_table())), markup=False, highlight=False)
         if not finished:
             console.print(f"[red]{len(failed)} job(s) had not ended after {timeout:.0f} s[/red]")
         return 1 if failed else 0
@@ -82,7 +95,7 @@ def _api_demo(console: Console, stack, sample: Path, out_dir: Path) -> list[str]
 def _results_table(stack, uploads: list[TrackedUpload], files: list[Path], out_dir: Path,  # noqa: ANN001
                    provider: str) -> Table:
     table = Table(title=f"ocrflow on the local stack - provider {provider}; results copied to {out_dir}")
-    for column in ("file", "pages", "provider", "seconds", "credits", "word recall", "result keys"):
+    for column in ("file", "pages", "provider", "routing", "seconds", "credits", "word recall", "result keys"):
         table.add_column(column)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_name = {p.name: p for p in files}
@@ -90,7 +103,7 @@ def _results_table(stack, uploads: list[TrackedUpload], files: list[Path], out_d
         record = tracked.record or {}
         if tracked.status != "succeeded":
             error = record.get("error") or {}
-            table.add_row(tracked.name, "-", record.get("provider", provider), "-", "-", "-",
+            table.add_row(tracked.name, "-", record.get("provider", provider), _routing(record), "-", "-", "-",
                           f"[red]{tracked.status}[/red] {error.get('code', '')} {error.get('message', '')}".strip())
             continue
         results = record.get("results", {})
@@ -102,6 +115,12 @@ def _results_table(stack, uploads: list[TrackedUpload], files: list[Path], out_d
         recall = f"{word_recall(truth.read_text(encoding='utf-8'), document.text):.1%}" if truth.exists() else "-"
         credits = record.get("credits_used")
         keys = "\n".join(results[k].split("/", 3)[-1] for k in ("json", "txt", "pdf"))
-        table.add_row(tracked.name, str(record.get("pages", "-")), record.get("provider", provider),
+        table.add_row(tracked.name, str(record.get("pages", "-")), record.get("provider", provider), _routing(record),
                       f"{record.get('seconds', 0):.1f}", "-" if credits is None else f"{credits:g}", recall, keys)
     return table
+
+
+def _routing(record: dict) -> str:
+    """The providers passed over before the one used, and why: `pdfmage failed: quota_exhausted`."""
+    return "\n".join(f"{a['provider']} {a['outcome']}: {a.get('code', '')}" for a in record.get("routing", [])
+                     if a["outcome"] != "used") or "-"

@@ -73,15 +73,16 @@ def bootstrap(emulator: Emulator, tools: LocalTools) -> None:
          tools.work_dir, tools.work_dir / "cdk.log", "cdk bootstrap")
 
 
-def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "tesseract",
-           provider_secret_name: str | None = None) -> Deployment:
+def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "auto", route: str = "",
+           provider_secrets: dict[str, str] | None = None) -> Deployment:
     """`cdk deploy` of the Ocrflow stack into the bootstrapped emulator, with the layer built for it."""
     work = tools.work_dir
     context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider,
+               "ocrflow:route": route,
                # the local stack's webhook receivers and pages live on loopback, over plain http
                "ocrflow:urlAllowHttp": "true", "ocrflow:urlAllowedHosts": LOCAL_ALLOWED_HOSTS}
-    if provider_secret_name:
-        context["ocrflow:providerSecretName"] = provider_secret_name
+    if provider_secrets:
+        context["ocrflow:providerSecrets"] = ",".join(f"{name}={secret}" for name, secret in provider_secrets.items())
     outputs_file = work / "outputs.json"
     outputs_file.unlink(missing_ok=True)
     args = [str(tools.cdk), "deploy", STACK, "--require-approval", "never", *COMMON_ARGS,

@@ -1,13 +1,13 @@
-"""The whole local stack in one context manager: emulator up and bootstrapped, the provider's fake (unless
-the embedded engine is chosen) with its settings in the emulator's Secrets Manager, the CDK app deployed;
-all stopped on exit."""
+"""The whole local stack in one context manager: emulator up and bootstrapped, a fake for each REST provider
+the deployment routes to, with its settings in the emulator's Secrets Manager, the CDK app deployed; all
+stopped on exit."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocrflow.api.tenants import TenantDirectory
@@ -18,6 +18,7 @@ from ocrflow.local.deployment import Deployment, bootstrap, deploy
 from ocrflow.local.emulator import Emulator
 from ocrflow.local.tools import LocalTools
 from ocrflow.providers.names import ProviderName
+from ocrflow.workflow.routing import AUTO, candidates, parse_route
 
 
 @dataclass
@@ -25,10 +26,18 @@ class LocalStack:
     emulator: Emulator
     tools: LocalTools
     deployment: Deployment | None = None
-    fake: FakeServer | None = None
+    #: the fakes of the REST providers the deployment uses, started by `redeploy`
+    fakes: dict[ProviderName, FakeServer] = field(default_factory=dict)
+    #: constructor options of each provider's fake (e.g. pdfmage's starting balance), kept for redeploys
+    fake_options: dict[ProviderName, dict[str, Any]] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
+
+    @property
+    def fake(self) -> FakeServer | None:
+        """The fake of the only (or first) REST provider deployed."""
+        return next(iter(self.fakes.values()), None)
 
     @property
     def api_base(self) -> str:
@@ -37,28 +46,34 @@ class LocalStack:
 
     def tenants(self) -> TenantDirectory:
         assert self.deployment is not None
-        return TenantDirectory(self.emulator.resource("dynamodb").Table(self.deployment.tenants_table))
+        return TenantDirectory(self.tenants_table())
 
-    def redeploy(self, provider: ProviderName) -> None:
-        """Deploy the stack for `provider` (its fake started here), as `cdk deploy -c ocrflow:provider=...`."""
-        self.stop_fake()
-        if provider is not ProviderName.TESSERACT:
-            self.fake = fake_class(provider)().start()
-        self.deployment = deploy(self.emulator, self.tools, provider=provider.value,
-                                 provider_secret_name=self._secret(provider))
+    def tenants_table(self) -> Any:
+        assert self.deployment is not None
+        return self.emulator.resource("dynamodb").Table(self.deployment.tenants_table)
 
-    def stop_fake(self) -> None:
-        if self.fake is not None:
-            self.fake.stop()
-            self.fake = None
+    def redeploy(self, provider: str = AUTO, route: str = "") -> None:
+        """Deploy the stack as `cdk deploy -c ocrflow:provider=... -c ocrflow:route=...`: jobs go to `provider`,
+        or (`auto`) down `route` with the embedded engine last; each REST provider's fake is started here and
+        its settings stored as that provider's secret."""
+        self.stop_fakes()
+        names = [entry.provider for entry in candidates(provider, None, parse_route(route), embedded_fallback=True)]
+        for name in names:
+            if name is not ProviderName.TESSERACT:
+                self.fakes[name] = fake_class(name)(**self.fake_options.get(name, {})).start()
+        secrets = {name.value: self._secret(name, fake) for name, fake in self.fakes.items()}
+        self.deployment = deploy(self.emulator, self.tools, provider=provider, route=route, provider_secrets=secrets)
 
-    def _secret(self, provider: ProviderName) -> str | None:
+    def stop_fakes(self) -> None:
+        for fake in self.fakes.values():
+            fake.stop()
+        self.fakes.clear()
+
+    def _secret(self, provider: ProviderName, fake: FakeServer) -> str:
         """The fake's endpoint and credentials as the provider secret the functions read (as in AWS)."""
-        if self.fake is None:
-            return None
         prefix = f"OCRFLOW_{provider.value.upper()}_"
         settings = {key.removeprefix(prefix).lower(): value
-                    for key, value in fake_environment(provider, self.fake.base_url).items()}
+                    for key, value in fake_environment(provider, fake.base_url).items()}
         name = f"ocrflow/{provider.value}"
         secrets = self.client("secretsmanager")
         try:
@@ -69,15 +84,15 @@ class LocalStack:
 
 
 @contextlib.contextmanager
-def local_stack(provider: ProviderName = ProviderName.TESSERACT, tools: LocalTools | None = None
-                ) -> Iterator[LocalStack]:
+def local_stack(provider: str = AUTO, route: str = "", tools: LocalTools | None = None,
+                fake_options: dict[ProviderName, dict[str, Any]] | None = None) -> Iterator[LocalStack]:
     tools = tools or LocalTools.from_env()
     tools.check()
     with Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
-        stack = LocalStack(emulator=emulator, tools=tools)
+        stack = LocalStack(emulator=emulator, tools=tools, fake_options=dict(fake_options or {}))
         try:
             bootstrap(emulator, tools)
-            stack.redeploy(provider)
+            stack.redeploy(provider, route)
             yield stack
         finally:
-            stack.stop_fake()
+            stack.stop_fakes()

@@ -431,6 +431,9 @@ class AdobeProvider(Provider):
 
     # --- submit / poll ---------------------------------------------------------------------------------------
 
+    def check_languages(self, languages: list[str]) -> None:
+        locale_for(languages, self.settings.locale)
+
     def submit(self, part: DocumentPart, request: OcrRequest) -> JobHandle:
         if part.media_type != PDF:
             raise UnsupportedTypeError(f"Adobe OCR takes PDF only, not {part.media_type}")

@@ -110,6 +110,12 @@ class Provider(abc.ABC):
             raise ConfigError(f"provider {cls.name!r} is not configured: check {names}") from None
         return cls(settings), settings
 
+    def check_languages(self, languages: list[str]) -> None:
+        """Raise LanguageNotAvailableError if this provider cannot read `languages` - before anything is sent,
+        so routing can pass the document to a provider that can. Providers that detect languages themselves
+        accept any."""
+        return None
+
     @abc.abstractmethod
     def submit(self, part: DocumentPart, request: OcrRequest) -> ProviderResult | JobHandle:
         """Send one part. Synchronous providers return the result; the others a handle to poll."""

@@ -579,6 +579,9 @@ class OcrSpaceProvider(Provider):
 
     # -- the interface --
 
+    def check_languages(self, languages: list[str]) -> None:
+        map_language(languages, self.settings.engine, self.settings.allow_unconfirmed_languages)
+
     def submit(self, part: DocumentPart, request: OcrRequest) -> ProviderResult:
         if self.settings.input_mode == "url":
             raise ConfigError("OCRFLOW_OCRSPACE_INPUT_MODE=url needs the document's URL: call submit_url(url, ...) "

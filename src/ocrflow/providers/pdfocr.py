@@ -353,6 +353,9 @@ class PdfOcrProvider(Provider):
         self.limits = limits_for(settings)
         self.url = api_url(settings.endpoint)
 
+    def check_languages(self, languages: list[str]) -> None:
+        pdfocr_language(languages)
+
     def submit(self, part: DocumentPart, request: OcrRequest) -> ProviderResult | JobHandle:
         s = self.settings
         filename = wire_filename(part)

@@ -516,6 +516,9 @@ class YandexProvider(Provider):
 
     # --- submit ----------------------------------------------------------------------------------------
 
+    def check_languages(self, languages: list[str]) -> None:
+        yandex_languages(languages)
+
     def submit(self, part: DocumentPart, request: OcrRequest) -> ProviderResult | JobHandle:
         mime = MIME_TYPES.get(part.media_type)
         if mime is None:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocrflow.providers.base import JobHandle
+from ocrflow.workflow.routing import RouteAttempt, RouteEntry
 
 
 class S3Object(BaseModel):
@@ -100,6 +101,11 @@ class JobState(BaseModel):
     wait_seconds: int = Field(default=0, ge=0, description="Seconds the Wait state sleeps before the next poll")
     polls: int = 0
     reserved_pages: int = 0
+    route: list[RouteEntry] = Field(default_factory=list, description="Providers still to try, in order")
+    attempts: list[RouteAttempt] = Field(default_factory=list, description="Providers tried so far, and why not")
+    cost_per_page: float = Field(default=0.0, ge=0, description="The chosen provider's price per page (USD)")
+    attempt: int = Field(default=0, ge=0, description="Submissions so far; part of submit's idempotency key")
+    resubmit: bool = Field(default=False, description="The provider failed while polled: submit to the next one")
 
 
 class JobSummary(BaseModel):

@@ -6,20 +6,28 @@ a second. Each window is a counter item in the tenants table, keyed by its start
   PROVIDER#<name> / WINDOW#<period>#<window start, unix s>   requests, pages, expires_at
 Taking quota for a call is one transaction over all the provider's windows - all of them count it or none does -
 so concurrent workers can never go beyond a limit, and a full window names when it frees up.
+
+What the providers themselves report is kept beside the windows, in one status item per provider:
+  PROVIDER#<name> / STATUS   balance, balance_unit, balance_at (pdfocr.org's "available pages", pdfmage's
+                             X-Credits-Remaining), exhausted_until, exhausted_reason (a 402 / INSUFFICIENT_QUOTA)
+A provider marked exhausted is skipped until its window ends (when the provider names one), until a later
+answer reports a balance again, or until `recheck` seconds have passed - then one job tries it again.
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
-from ocrflow.errors import QuotaExhaustedError
+from ocrflow.errors import ConfigError, QuotaExhaustedError, ThrottledError
 
 Period = Literal["second", "minute", "hour", "day", "month"]
 _FIXED = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -42,7 +50,16 @@ QUOTAS = TypeAdapter(dict[str, list[QuotaWindow]])
 
 def quotas_from_json(text: str | None) -> dict[str, list[QuotaWindow]]:
     """`OCRFLOW_QUOTAS`, e.g. {"ocrspace": [{"per": "day", "requests": 500}, {"per": "month", "requests": 25000}]}."""
-    return QUOTAS.validate_python(json.loads(text)) if text else {}
+    if not text:
+        return {}
+    try:
+        return QUOTAS.validate_python(json.loads(text))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"OCRFLOW_QUOTAS is not a set of quota windows: {where}: {first['msg']}") from None
+    except ValueError as exc:
+        raise ConfigError(f"OCRFLOW_QUOTAS is not JSON: {exc}") from None
 
 
 def window_bounds(per: Period, now: float) -> tuple[int, int]:
@@ -57,13 +74,67 @@ def window_bounds(per: Period, now: float) -> tuple[int, int]:
     return int(start.timestamp()), int(start.timestamp()) + days * 86400
 
 
+class ProviderStatus(BaseModel):
+    """What a provider last reported about its own account, and whether it is marked exhausted."""
+
+    provider: str
+    balance: float | None = Field(default=None, description="Last reported balance (pages, usd, ...)")
+    balance_unit: str | None = None
+    balance_at: float | None = Field(default=None, description="When it was reported (unix s)")
+    exhausted_until: float | None = Field(default=None, description="Skipped by routing until then (unix s)")
+    exhausted_reason: str | None = None
+
+    def refusal(self, now: float, pages: int, cost_per_page: float = 0.0) -> str | None:
+        """Why this provider should not be sent `pages` pages now, or None."""
+        if self.exhausted_until is not None and self.exhausted_until > now:
+            return (f"{self.provider} is marked exhausted for {self.exhausted_until - now:.0f} s more"
+                    + (f" ({self.exhausted_reason})" if self.exhausted_reason else ""))
+        if self.balance is None:
+            return None
+        needed = pages if self.balance_unit == "pages" else pages * cost_per_page if self.balance_unit == "usd" else 0
+        if self.balance <= 0 or self.balance < needed:
+            return f"{self.provider} reported a balance of {self.balance:g} {self.balance_unit or ''}".rstrip() + (
+                f", {needed:g} needed" if needed else "")
+        return None
+
+
+class QuotaBook(Protocol):
+    """What routing asks of provider quotas (`ProviderQuotas` in DynamoDB, `NoQuotas` without a table)."""
+
+    def take(self, provider: str, requests: int = 1, pages: int = 0) -> None: ...
+    def status(self, provider: str) -> ProviderStatus: ...
+    def record_balance(self, provider: str, remaining: float, unit: str) -> None: ...
+    def mark_exhausted(self, provider: str, seconds: float, reason: str) -> None: ...
+
+
+class NoQuotas:
+    """No quota table: nothing is limited or remembered."""
+
+    def take(self, provider: str, requests: int = 1, pages: int = 0) -> None:
+        return None
+
+    def status(self, provider: str) -> ProviderStatus:
+        return ProviderStatus(provider=provider)
+
+    def record_balance(self, provider: str, remaining: float, unit: str) -> None:
+        return None
+
+    def mark_exhausted(self, provider: str, seconds: float, reason: str) -> None:
+        return None
+
+
+#: concurrent transactions on the same window item are refused by DynamoDB (TransactionConflict): retried so
+TRIES, BACKOFF_BASE, BACKOFF_CAP = 8, 0.02, 1.0
+
+
 class ProviderQuotas:
     def __init__(self, table: Any, windows: dict[str, list[QuotaWindow]],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.table = table
         self.client = table.meta.client
         self.windows = windows
         self.clock = clock
+        self.sleep = sleep
 
     def take(self, provider: str, requests: int = 1, pages: int = 0) -> None:
         """Count one call (`requests`, `pages`) in every window of `provider`, or raise QuotaExhaustedError
@@ -90,18 +161,55 @@ class ProviderQuotas:
                 "UpdateExpression": "ADD requests :r, pages :p SET expires_at = if_not_exists(expires_at, :expires)",
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeValues": values}})
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except self.client.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons", [])
+        reasons = self._transact(items)
+        if reasons is not None:
             full = [(window, end) for window, end, reason in zip(windows, ends, reasons, strict=False)
                     if reason.get("Code") == "ConditionalCheckFailed"]
-            if not full:
-                raise
             window, end = max(full, key=lambda pair: pair[1])
             wait = max(1.0, end - now)
             raise QuotaExhaustedError(f"{provider}'s quota of this {window.per} is used up; it frees in "
                                       f"{wait:.0f} s", provider=provider, retry_after=wait) from None
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Write `items` in one transaction; the cancellation reasons if a window was full, None if written.
+        Conflicts with concurrent takes are retried with full-jitter back-off."""
+        for attempt in range(TRIES):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return None
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = exc.response.get("CancellationReasons", [])
+                if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                    return reasons
+                if not any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                    raise
+            self.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
+        raise ThrottledError("provider quota counters are busy (concurrent updates); try again", retry_after=1.0)
+
+    def status(self, provider: str) -> ProviderStatus:
+        item = self.table.get_item(Key=_status_key(provider), ConsistentRead=True).get("Item", {})
+        return ProviderStatus(provider=provider, **{
+            name: (float(item[name]) if isinstance(item[name], Decimal) else item[name])
+            for name in ("balance", "balance_unit", "balance_at", "exhausted_until", "exhausted_reason")
+            if name in item})
+
+    def record_balance(self, provider: str, remaining: float, unit: str) -> None:
+        """The balance a provider reported with an answer. A balance above zero lifts an exhausted mark: it
+        changed (a top-up) or the mark was from a window that has passed."""
+        values: dict[str, Any] = {":balance": Decimal(str(remaining)), ":unit": unit.lower(),
+                                  ":at": int(self.clock())}
+        update = "SET balance = :balance, balance_unit = :unit, balance_at = :at"
+        if remaining > 0:
+            update += " REMOVE exhausted_until, exhausted_reason"
+        self.table.update_item(Key=_status_key(provider), UpdateExpression=update,
+                               ExpressionAttributeValues=values)
+
+    def mark_exhausted(self, provider: str, seconds: float, reason: str) -> None:
+        """The provider refused for want of quota or balance (402, INSUFFICIENT_QUOTA): skip it for `seconds`."""
+        self.table.update_item(Key=_status_key(provider),
+                               UpdateExpression="SET exhausted_until = :until, exhausted_reason = :reason",
+                               ExpressionAttributeValues={":until": int(self.clock() + seconds),
+                                                          ":reason": reason[:300]})
 
     def used(self, provider: str) -> dict[str, dict[str, int]]:
         """The current window's counts per period: {"day": {"requests": .., "pages": ..}, ...}."""
@@ -113,3 +221,7 @@ class ProviderQuotas:
                                        ConsistentRead=True).get("Item", {})
             counts[window.per] = {"requests": int(item.get("requests", 0)), "pages": int(item.get("pages", 0))}
         return counts
+
+
+def _status_key(provider: str) -> dict[str, str]:
+    return {"pk": f"PROVIDER#{provider}", "sk": "STATUS"}

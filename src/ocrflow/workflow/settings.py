@@ -18,7 +18,16 @@ class WorkflowSettings(BaseSettings):
     tenants_table: str | None = Field(default=None, description="Tenants: credits (reserved, committed, released "
                                       "by the steps) and webhook secrets; without it nothing is charged")
     work_prefix: str = "work/"
-    provider: str = "tesseract"
+    provider: str = Field(default="auto", description="Provider of jobs that name none: `auto` (the route) or a "
+                          "provider's name (that provider only)")
+    route: str = Field(default="", description="Ordered providers for `auto` jobs, each with a price per page: "
+                       'JSON [{"provider": "pdfmage", "cost_per_page": 0.01}] or "pdfmage:0.01,ocrspace"')
+    embedded_fallback: bool = Field(default=True, description="The embedded engine is the route's last resort")
+    embedded_cost_per_page: float = Field(default=0.0, ge=0, description="What an embedded page costs, in USD")
+    quotas: str = Field(default="", description='Provider quota windows, JSON: {"ocrspace": [{"per": "day", '
+                        '"requests": 500}, {"per": "month", "requests": 25000}]}')
+    exhausted_recheck_seconds: int = Field(default=3600, gt=0, description="A provider that refused for want of "
+                                           "balance is tried again after this (sooner if it reports a balance)")
     lang: str = "eng"
     job_deadline_seconds: int = Field(default=1800, gt=0, description="Overall limit of one job, polls included")
     max_wait_seconds: int = Field(default=60, gt=0, description="Longest single Wait between polls")

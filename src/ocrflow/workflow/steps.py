@@ -21,7 +21,7 @@ from typing import Any
 from ocrflow import errors
 from ocrflow.document import Credits, Page, PageWarning, ProviderInfo, Source
 from ocrflow.engines.languages import parse_languages
-from ocrflow.errors import OcrflowError, ProviderUnavailableError
+from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
 from ocrflow.inspection import inspect_document
 from ocrflow.limits import InputLimits
 from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
@@ -44,6 +44,16 @@ from ocrflow.workflow.models import (
     job_id_for,
     parse_api_upload_key,
 )
+from ocrflow.workflow.quotas import NoQuotas, QuotaBook
+from ocrflow.workflow.routing import (
+    AUTO,
+    RouteAttempt,
+    RouteEntry,
+    candidates,
+    moves_on,
+    no_provider_error,
+    parse_route,
+)
 from ocrflow.workflow.settings import WorkflowSettings
 from ocrflow.workflow.storage import ObjectStore, SourceGoneError, result_keys
 
@@ -56,6 +66,9 @@ class Deps:
     credits: CreditLedger = field(default_factory=FreeLedger)
     limits: InputLimits = field(default_factory=InputLimits)
     provider_factory: Callable[[ProviderName], tuple[Provider, ProviderSettings]] = build_provider
+    quotas: QuotaBook = field(default_factory=NoQuotas)
+    #: the tenant's own provider list (`ocrflow tenants route`), None for the deployment's route
+    tenant_route: Callable[[str], list[ProviderName] | None] = lambda tenant: None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -112,14 +125,14 @@ def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
     request = with_record_options(request, record)
     with noting_errors(request.job_id, deps):
         parse_languages(request.languages)
-        ProviderName(request.provider)
+        route = route_for(request, deps)
         data = deps.store.read_source(request.source, deps.limits.max_bytes)
         info = inspect_document(data, deps.limits)
         deps.credits.reserve(request.tenant, request.job_id, info.page_count)
     started = deps.now()
     state = JobState(request=request, media_type=info.media_type.value, page_count=info.page_count,
                      sha256=info.sha256, size=info.size, started_at=started, reserved_pages=info.page_count,
-                     deadline_at=started + timedelta(seconds=deps.settings.job_deadline_seconds))
+                     deadline_at=started + timedelta(seconds=deps.settings.job_deadline_seconds), route=route)
     deps.jobs.update(request.job_id, pages=info.page_count, media_type=info.media_type.value)
     return {"duplicate": False, "state": state.model_dump(mode="json")}
 
@@ -127,52 +140,145 @@ def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
 # --- submit and poll --------------------------------------------------------------------------------------
 
 
+def route_for(request: JobRequest, deps: Deps) -> list[RouteEntry]:
+    """The providers this job may go to, in order (see `workflow.routing`)."""
+    settings = deps.settings
+    tenant_route = deps.tenant_route(request.tenant) if request.provider == AUTO else None
+    return candidates(request.provider, tenant_route, parse_route(settings.route), settings.embedded_fallback,
+                      settings.embedded_cost_per_page)
+
+
 @_notes_errors
 def submit(state: JobState, deps: Deps) -> JobState:
-    """Send the document (in parts that fit the provider); the embedded engine finishes here at once."""
+    """Send the document to the first provider on the job's route that takes it (in parts that fit the
+    provider; the embedded engine finishes here at once). Each provider passed over is recorded on the job."""
     request = state.request
     data = deps.store.read_source(request.source, deps.limits.max_bytes)
     info = inspect_document(data, deps.limits)
     languages = parse_languages(request.languages)
-    name = ProviderName(request.provider)
+    route = list(state.route) if state.route or state.attempts else route_for(request, deps)
+    attempts = list(state.attempts)
+    last: OcrflowError | None = None
+    while route:
+        entry = route.pop(0)
+        trial = _Trial()
+        try:
+            parts = _send(entry, state, deps, data, info, languages, trial)
+        except OcrflowError as exc:
+            if not moves_on(exc):
+                raise
+            last = exc
+            attempts.append(RouteAttempt.of_error(entry, exc, trial.sent, deps.now()))
+            _remember_refusal(deps, entry, exc, trial.sent)
+            deps.jobs.update(request.job_id, routing=_records(attempts))
+            logging.getLogger(__name__).warning("job %s: %s passed over (%s)", request.job_id, entry.provider, exc.code)
+            continue
+        attempts.append(RouteAttempt(provider=entry.provider.value, outcome="used", at=deps.now()))
+        deps.jobs.update(request.job_id, provider=entry.provider.value, routing=_records(attempts))
+        chosen = request.model_copy(update={"provider": entry.provider.value})
+        return _progress(state.model_copy(update={
+            "request": chosen, "parts": parts, "route": route, "attempts": attempts,
+            "cost_per_page": entry.cost_per_page, "resubmit": False}), deps)
+    if last is None:
+        raise ProviderUnavailableError("the job has no provider left to try", retryable=False)
+    raise no_provider_error(attempts, last)
+
+
+@dataclass
+class _Trial:
+    sent: bool = False  # whether the provider was called (failed) or passed over before (skipped)
+
+
+def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Any, languages: list[str],
+          trial: _Trial) -> list[PartState]:
+    """Send the document to one provider, or raise why it cannot take it. Nothing is sent unless the provider
+    is not marked exhausted, reads the languages, fits the document, and has quota in every window."""
+    name = entry.provider
+    refusal = deps.quotas.status(name.value).refusal(deps.now().timestamp(), info.page_count, entry.cost_per_page)
+    if refusal:
+        raise QuotaExhaustedError(refusal, provider=name.value)
     if name is ProviderName.TESSERACT:
+        deps.quotas.take(name.value, requests=1, pages=info.page_count)
+        trial.sent = True
         engine = embedded_provider(deps.limits)
         pages = engine.recognize(data, info, languages)
         result = ProviderResult(pages=pages, engine=f"{engine.engine.name} {engine.engine.version}")
-        parts = [PartState(index=0, first_page=0, page_count=info.page_count,
-                           result_key=_store_part(deps, state, 0, result, {}))]
-        return state.model_copy(update={"parts": parts, "done": True, "wait_seconds": 0})
+        return [PartState(index=0, first_page=0, page_count=info.page_count,
+                          result_key=_store_part(deps, state, 0, result, {}))]
     provider, settings = deps.provider_factory(name)
     try:
-        planned, notes = plan_parts(data, info, provider.limits, request.source.key.rsplit("/", 1)[-1])
+        provider.check_languages(languages)
+        planned, notes = plan_parts(data, info, provider.limits, state.request.source.key.rsplit("/", 1)[-1])
+        deps.quotas.take(name.value, requests=len(planned), pages=info.page_count)
+        trial.sent = True
         ask = OcrRequest(languages=languages)
         parts = []
         for index, part in enumerate(planned):
             outcome = with_retries(lambda part=part: provider.submit(part, ask), settings)
+            _remember_balance(deps, name, outcome)
             parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes))
+        return parts
     finally:
         provider.close()
-    return _progress(state.model_copy(update={"parts": parts}), deps)
+
+
+def _remember_balance(deps: Deps, name: ProviderName, outcome: ProviderResult | JobHandle) -> None:
+    """Keep the balance a provider reported with its answer (pdfocr.org's pages, pdfmage's money)."""
+    credits = outcome.credits if isinstance(outcome, ProviderResult) else None
+    if credits is not None and credits.remaining is not None:
+        deps.quotas.record_balance(name.value, credits.remaining, credits.unit)
+
+
+def _remember_refusal(deps: Deps, entry: RouteEntry, exc: OcrflowError, sent: bool) -> None:
+    """A provider that refused for want of quota or balance (402, INSUFFICIENT_QUOTA) is skipped by the next
+    jobs until the window it names ends, or for the recheck interval (sooner if it reports a balance)."""
+    if sent and isinstance(exc, QuotaExhaustedError):
+        seconds = exc.details.get("window_seconds") or exc.details.get("retry_after") or \
+            deps.settings.exhausted_recheck_seconds
+        deps.quotas.mark_exhausted(entry.provider.value, float(seconds), exc.message)
+
+
+def _records(attempts: list[RouteAttempt]) -> list[dict[str, Any]]:
+    return [attempt.model_dump(mode="json", exclude_none=True) for attempt in attempts]
 
 
 @_notes_errors
 def poll(state: JobState, deps: Deps) -> JobState:
-    """Ask once about every part still in flight."""
+    """Ask once about every part still in flight. A provider that fails a job for good (not a passing
+    outage: those are retried) hands the job to the next provider on its route (`resubmit`)."""
     if deps.now() >= state.deadline_at:
         raise ProviderUnavailableError(
             f"{state.request.provider} did not finish within {deps.settings.job_deadline_seconds} s", retryable=False)
-    provider, settings = deps.provider_factory(ProviderName(state.request.provider))
+    name = ProviderName(state.request.provider)
+    provider, settings = deps.provider_factory(name)
     try:
         parts = []
         for part in state.parts:
             if part.result_key is None and part.handle is not None:
                 handle = part.handle
                 outcome = with_retries(lambda handle=handle: provider.poll(handle), settings)
+                _remember_balance(deps, name, outcome)
                 part = _part_state(deps, state, part.index, part.first_page, part.page_count, outcome, {})
             parts.append(part)
+    except OcrflowError as exc:
+        if exc.retryable or not moves_on(exc) or not state.route:
+            raise
+        return _hand_on(state, deps, exc)
     finally:
         provider.close()
     return _progress(state.model_copy(update={"parts": parts, "polls": state.polls + 1}), deps)
+
+
+def _hand_on(state: JobState, deps: Deps, exc: OcrflowError) -> JobState:
+    """The provider failed the job after taking it: record why, drop its parts, submit to the next one."""
+    entry = RouteEntry(provider=ProviderName(state.request.provider), cost_per_page=state.cost_per_page)
+    attempts = [a for a in state.attempts if not (a.provider == entry.provider.value and a.outcome == "used")]
+    attempts.append(RouteAttempt.of_error(entry, exc, True, deps.now()))
+    _remember_refusal(deps, entry, exc, True)
+    deps.store.delete_prefix(deps.settings.results_bucket, f"{deps.settings.work_prefix}{state.request.job_id}/")
+    deps.jobs.update(state.request.job_id, routing=_records(attempts))
+    return state.model_copy(update={"parts": [], "attempts": attempts, "done": False, "resubmit": True,
+                                    "wait_seconds": 0, "attempt": state.attempt + 1})
 
 
 def _part_state(deps: Deps, state: JobState, index: int, first_page: int, page_count: int,
@@ -266,7 +372,8 @@ def finalize(state: JobState, deps: Deps) -> JobSummary:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
     deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
     pages_used = state.page_count
-    deps.credits.commit(request.tenant, request.job_id, pages_used, request.provider)
+    deps.credits.commit(request.tenant, request.job_id, pages_used, request.provider,
+                        cost=round(pages_used * state.cost_per_page, 6))
     seconds = round((deps.now() - state.started_at).total_seconds(), 3)
     summary = JobSummary(job_id=request.job_id, status=JobStatus.SUCCEEDED, tenant=request.tenant,
                          provider=request.provider, pages=pages_used, seconds=seconds, results=results,

@@ -22,7 +22,7 @@ def test_create_job_gives_a_presigned_put_bound_to_type_and_size(api):
     reply = api.create_job(key, filename="scan 1.pdf", size=2048, outputs=["json", "txt"])
     assert reply.status == 201
     job, upload = reply.body["job"], reply.body["upload"]
-    assert job["status"] == "awaiting_upload" and job["outputs"] == ["json", "txt"] and job["provider"] == "tesseract"
+    assert job["status"] == "awaiting_upload" and job["outputs"] == ["json", "txt"] and job["provider"] == "auto"
     assert upload["method"] == "PUT" and upload["headers"]["Content-Type"] == "application/pdf"
     assert upload["max_bytes"] == 2048
     assert object_key(upload["url"]) == f"uploads/tenants/acme/{job['id']}/scan_1.pdf"
