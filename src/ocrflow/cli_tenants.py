@@ -9,6 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ocrflow.errors import ConfigError
+from ocrflow.providers.names import ProviderName
 
 if TYPE_CHECKING:
     from ocrflow.api.tenants import TenantDirectory
@@ -39,7 +40,12 @@ def add_parser(commands: Any) -> None:
     key.add_argument("tenant")
     shards = actions.add_parser("shards", help="change how many balance items a tenant's credits are spread over")
     shards.add_argument("tenant")
-    shards.add_argument("shards", type=int, metavar="N", help="1-32; removed shards' credits move to shard 0")
+    shards.add_argument("shards", type=int, metavar="N", help="1-32; the balance is spread evenly over them")
+    route = actions.add_parser("route", help="the tenant's own providers, in order, for jobs that name none "
+                               "(none given: back to the deployment's route)")
+    route.add_argument("tenant")
+    route.add_argument("providers", nargs="*", metavar="PROVIDER",
+                       help=f"any of {', '.join(p.value for p in ProviderName)}, e.g. ocrspace pdfmage")
     usage = actions.add_parser("usage", help="balance, and pages, requests and cost per period and provider "
                                "(`ocrflow usage` adds each provider's totals)")
     usage.add_argument("tenant", nargs="?", help="one tenant (default: all)")
@@ -85,6 +91,14 @@ def run(args: argparse.Namespace) -> int:
         from ocrflow.cli_usage import tenant_usage_lines
 
         print("\n".join(tenant_usage_lines(tenants.table, tenant=args.tenant)))
+    elif args.action == "route":
+        from ocrflow.workflow.routing import parse_route, set_tenant_route
+
+        route = parse_route(",".join(args.providers))  # a typed error for an unknown provider
+        tenants.get(args.tenant)  # and for an unknown tenant
+        set_tenant_route(tenants.table, args.tenant, [entry.provider for entry in route] or None)
+        print(f"{args.tenant}: " + (f"route {', '.join(args.providers)} (then the embedded engine, unless the "
+                                    "deployment disables it)" if args.providers else "the deployment's route"))
     elif args.action == "add-key":
         print(f"api key: {tenants.add_key(args.tenant)}   (shown once; only its hash is stored)")
     return 0

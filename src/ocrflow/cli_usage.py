@@ -33,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def usage_report(table: Any, tenant: str | None = None, provider: str | None = None) -> list[str]:
-    """The tenants' table, a blank line, the providers' table."""
-    return [*tenant_usage_lines(table, tenant, provider), "", *provider_usage_lines(table, provider)]
+    """The tenants' table, a blank line, the providers' table, a blank line, what routing knows of each
+    provider (reported balance, exhausted mark, quota windows used)."""
+    return [*tenant_usage_lines(table, tenant, provider), "", *provider_usage_lines(table, provider), "",
+            *provider_status_lines(table, provider)]
 
 
 def tenant_usage_lines(table: Any, tenant: str | None = None, provider: str | None = None) -> list[str]:
@@ -63,3 +65,40 @@ def provider_usage_lines(table: Any, provider: str | None = None) -> list[str]:
 
 def _counts(period: ProviderUsagePeriod) -> str:
     return f"{period.period:<10} {period.provider:<10} {period.pages:>7} {period.requests:>8} {period.cost:>12.6f}"
+
+
+STATUS_HEADER = f"{'provider':<24} {'reported balance':<20} {'routing':<44} quota windows used (OCRFLOW_QUOTAS)"
+
+
+def provider_status_lines(table: Any, provider: str | None = None, quotas: str | None = None) -> list[str]:
+    """Per provider known to routing: its last reported balance, whether it is marked exhausted (and until
+    when, why), and its current quota windows (`quotas`: the OCRFLOW_QUOTAS JSON, default the environment's)."""
+    import time
+
+    from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
+
+    windows = quotas_from_json(os.environ.get("OCRFLOW_QUOTAS") if quotas is None else quotas)
+    book = ProviderQuotas(table, windows)
+    known = set(windows) | _providers_with_status(table)
+    lines = [STATUS_HEADER]
+    for name in sorted(p for p in known if provider in (None, p)):
+        status = book.status(name)
+        balance = "-" if status.balance is None else f"{status.balance:g} {status.balance_unit or ''}".strip()
+        left = (status.exhausted_until or 0) - time.time()
+        routing = f"exhausted {left:.0f} s more" if left > 0 else "available"
+        if left > 0 and status.exhausted_reason:
+            routing += f": {status.exhausted_reason}"[:44 - len(routing)]
+        used = ", ".join(f"{counts['requests']} req/{counts['pages']} p this {per}"
+                         for per, counts in book.used(name).items()) or "-"
+        lines.append(f"{name:<24} {balance:<20} {routing:<44} {used}")
+    return lines
+
+
+def _providers_with_status(table: Any) -> set[str]:
+    """Providers with a status item (a reported balance or an exhausted mark). An admin Scan, as above."""
+    from ocrflow.workflow.usage import every_page
+
+    items = every_page(table.scan, FilterExpression="begins_with(pk, :provider) AND sk = :status",
+                        ExpressionAttributeValues={":provider": "PROVIDER#", ":status": "STATUS"},
+                        ProjectionExpression="pk")
+    return {item["pk"].split("#", 1)[1] for item in items}

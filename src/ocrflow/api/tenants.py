@@ -223,8 +223,8 @@ class TenantDirectory:
                               tenant=tenant_id)
 
     def set_credit_shards(self, tenant_id: str, shards: int) -> Tenant:
-        """Change how many balance items the tenant has, in one transaction: new shards start empty (credits
-        added later are spread onto them); the balance of removed shards moves to shard 0. The total is kept."""
+        """Change how many balance items the tenant has, in one transaction that spreads the balance evenly over
+        them (the remainder on shard 0). The total is kept; running jobs' refunds still find their shards."""
         _check_shard_count(shards)
         for _ in range(REREAD_TRIES):
             balances = self._balances(tenant_id)
@@ -254,22 +254,31 @@ class TenantDirectory:
                 for shard, part in plan_debit(balances.credits, pages).items()]
 
     def _resharding(self, tenant_id: str, balances: Balances, shards: int) -> list[dict[str, Any]]:
-        """The profile's new count (only if nobody changed it meanwhile), new empty shards, and removed shards
-        deleted only if they still hold what was read, their credits added to shard 0."""
-        removed = {shard: pages for shard, pages in balances.credits.items() if shard >= shards}
+        """One transaction that spreads the whole balance evenly over the new shards (so growing helps at once):
+        every shard is set to its share only if it still holds what was read, removed shards are deleted on
+        the same condition, and the profile's count changes only if nobody changed it meanwhile."""
+        shares = spread(balances.total, shards)
         profile = {"Update": {
             "TableName": self.table.name, "Key": tenant_key(tenant_id),
-            "UpdateExpression": "SET credit_shards = :shards ADD credits :moved",
-            "ConditionExpression": "attribute_not_exists(credit_shards) OR credit_shards = :was",
-            "ExpressionAttributeValues": {":shards": shards, ":moved": sum(removed.values()),
-                                          ":was": balances.shards}}}
-        added = [{"Update": {"TableName": self.table.name, "Key": shard_key(tenant_id, shard),
-                             "UpdateExpression": "ADD credits :none", "ExpressionAttributeValues": {":none": 0}}}
-                 for shard in range(balances.shards, shards)]
-        dropped = [{"Delete": {"TableName": self.table.name, "Key": shard_key(tenant_id, shard),
-                               "ConditionExpression": "credits = :seen", "ExpressionAttributeValues": {":seen": pages}}}
-                   for shard, pages in removed.items()]
-        return [profile, *added, *dropped]
+            "UpdateExpression": "SET credit_shards = :shards, credits = :share",
+            "ConditionExpression": "(attribute_not_exists(credit_shards) OR credit_shards = :was) AND credits = :seen",
+            "ExpressionAttributeValues": {":shards": shards, ":share": shares[0], ":was": balances.shards,
+                                          ":seen": balances.credits.get(0, 0)}}}
+        items: list[dict[str, Any]] = [profile]
+        for shard in range(1, max(shards, balances.shards)):
+            seen = balances.credits.get(shard)
+            condition = "attribute_not_exists(pk)" if seen is None else "credits = :seen"
+            values = {} if seen is None else {":seen": seen}
+            if shard < shards:
+                items.append({"Update": {
+                    "TableName": self.table.name, "Key": shard_key(tenant_id, shard),
+                    "UpdateExpression": "SET credits = :share", "ConditionExpression": condition,
+                    "ExpressionAttributeValues": {":share": shares[shard], **values}}})
+            else:
+                items.append({"Delete": {"TableName": self.table.name, "Key": shard_key(tenant_id, shard),
+                                         "ConditionExpression": condition, **(
+                                             {"ExpressionAttributeValues": values} if values else {})}})
+        return items
 
     # --- per request -------------------------------------------------------------------------------------
 

@@ -39,18 +39,18 @@ def provider_usage(table: Any, provider: str) -> list[ProviderUsagePeriod]:
 def all_provider_usage(table: Any) -> list[ProviderUsagePeriod]:
     """Every provider's usage. A Scan of the whole table (filtered to PROVIDER#*/USAGE#*): the providers are not
     listed anywhere else, and this is for an operator's report, not for a request path."""
-    items = _every_page(table.scan, FilterExpression="begins_with(pk, :provider) AND begins_with(sk, :usage)",
+    items = every_page(table.scan, FilterExpression="begins_with(pk, :provider) AND begins_with(sk, :usage)",
                         ExpressionAttributeValues={":provider": "PROVIDER#", ":usage": "USAGE#"})
     return _summed(((item["sk"].split("#")[1], item["pk"].split("#", 1)[1]), item) for item in items)
 
 
 def _query(table: Any, pk: str, prefix: str) -> list[dict[str, Any]]:
     """Every item of `pk` whose sort key starts with `prefix`."""
-    return _every_page(table.query, KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+    return every_page(table.query, KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
                        ExpressionAttributeValues={":pk": pk, ":prefix": prefix})
 
 
-def _every_page(read: Callable[..., dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+def every_page(read: Callable[..., dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
     """The items of a Query or Scan, page after page."""
     items: list[dict[str, Any]] = []
     while True:

@@ -90,11 +90,11 @@ def test_a_refund_to_a_shard_removed_meanwhile_goes_to_shard_zero(table):
     assert tenants.set_credit_shards("acme", 2).credits == 70
     ledger.commit("acme", committed, 1, "tesseract")
     ledger.release("acme", released)
-    # shard 0: its own 10, shards 2-7 moved in (10 each, less the 6 and 4 held), then the refunds of 5 and 4
-    assert shards(table) == {0: 10 + 40 + 4 + 6 + 5 + 4, 1: 10} and tenants.get("acme").credits == 79
+    # the 70 left spread over two shards, then the refunds meant for shards 5 and 6 (5 and 4) on shard 0
+    assert shards(table) == {0: 35 + 5 + 4, 1: 35} and tenants.get("acme").credits == 79
     # the ledger still believes in 8 shards: a home shard that is gone sends it to read them all
     ledger.reserve("acme", job_on_shard(7, 8, "late"), 20)
-    assert shards(table) == {0: 49, 1: 10}  # all from the fullest shard
+    assert shards(table) == {0: 24, 1: 35}  # all from the fullest shard
 
 
 def test_credits_added_are_spread_and_removed_conditionally(table):
@@ -111,15 +111,15 @@ def test_credits_added_are_spread_and_removed_conditionally(table):
         tenants.credit("nobody", 5)
 
 
-def test_resharding_keeps_the_total(table):
+def test_resharding_keeps_the_total_and_spreads_it(table):
     tenants = TenantDirectory(table)
     tenants.create("acme", credits=9)
-    grown = tenants.set_credit_shards("acme", 4)
-    assert (grown.credit_shards, grown.credits) == (4, 9) and shards(table) == {0: 9, 1: 0, 2: 0, 3: 0}
+    grown = tenants.set_credit_shards("acme", 4)  # the balance is spread at once: growing helps immediately
+    assert (grown.credit_shards, grown.credits) == (4, 9) and shards(table) == {0: 3, 1: 2, 2: 2, 3: 2}
     tenants.credit("acme", 8)  # new credits go to every shard
-    assert shards(table) == {0: 11, 1: 2, 2: 2, 3: 2}
+    assert shards(table) == {0: 5, 1: 4, 2: 4, 3: 4}
     shrunk = tenants.set_credit_shards("acme", 2)
-    assert (shrunk.credit_shards, shrunk.credits) == (2, 17) and shards(table) == {0: 15, 1: 2}
+    assert (shrunk.credit_shards, shrunk.credits) == (2, 17) and shards(table) == {0: 9, 1: 8}
     assert tenants.set_credit_shards("acme", 2).credits == 17  # unchanged: nothing to do
     assert not [item for item in table.scan()["Items"] if item["sk"] in ("CREDITS#2", "CREDITS#3")]
     for wrong in (0, 33):

@@ -8,11 +8,15 @@ from datetime import UTC, datetime
 
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.cli import main
-from ocrflow.cli_usage import usage_report
+from ocrflow.cli_usage import provider_status_lines, usage_report
+from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.credits import USAGE_SHARDS, DynamoLedger
+from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
+from ocrflow.workflow.routing import tenant_route
 from ocrflow.workflow.usage import ProviderUsagePeriod, all_provider_usage, provider_usage
 from tests.aws_resources import TENANTS_TABLE
 
+QUOTAS = '{"ocrspace": [{"per": "day", "requests": 500}]}'
 DAY_ONE, DAY_TWO = datetime(2026, 11, 21, 9, 30, tzinfo=UTC), datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
@@ -60,7 +64,8 @@ def test_the_usage_report_and_command(table, capsys):
         ["acme", "94", "2026-11", "ocrspace", "6", "2", "0.025000"],
         ["acme", "94", "2026-11-21", "ocrspace", "6", "2", "0.025000"],
         ["idle", "5", "-"]]
-    providers = lines[lines.index("") + 1:]
+    first_blank = lines.index("")
+    providers = lines[first_blank + 1:lines.index("", first_blank + 1)]
     assert [line.split() for line in providers[1:]] == [
         ["ocrspace", "2026-11", "6", "2", "0.025000"], ["ocrspace", "2026-11-21", "6", "2", "0.025000"],
         ["tesseract", "2026-11", "7", "1", "0.000000"], ["tesseract", "2026-11-21", "7", "1", "0.000000"]]
@@ -82,3 +87,31 @@ def test_tenant_commands_for_shards(table, capsys):
     assert capsys.readouterr().out == "acme: 2 credit shards, 50 pages\n"
     assert main(["tenants", "--table", TENANTS_TABLE, "shards", "acme", "64"]) == 1
     assert "[invalid_credit_shards]" in capsys.readouterr().err
+
+
+def test_the_report_shows_what_routing_knows_of_each_provider(table):
+    now = datetime.now(UTC).timestamp()
+    quotas = ProviderQuotas(table, quotas_from_json(QUOTAS))
+    quotas.take("ocrspace", requests=1, pages=2)
+    quotas.record_balance("pdfocr", 37, "pages")
+    quotas.mark_exhausted("pdfmage", 600, "pdfmage credit balance is too low")
+    status = provider_status_lines(table, quotas=QUOTAS)
+    rows = {line.split()[0]: line for line in status[1:]}
+    assert set(rows) == {"ocrspace", "pdfocr", "pdfmage"}
+    assert "1 req/2 p this day" in rows["ocrspace"] and "available" in rows["ocrspace"]
+    assert "37 pages" in rows["pdfocr"]
+    assert re.search(r"exhausted (59\d|600) s more: pdfmage", rows["pdfmage"])
+    assert quotas.status("pdfmage").exhausted_until >= now + 599
+
+
+def test_a_tenants_own_route_is_set_and_cleared_by_the_operator(table, capsys):
+    TenantDirectory(table).create("acme")
+    assert main(["tenants", "--table", TENANTS_TABLE, "route", "acme", "ocrspace", "pdfmage"]) == 0
+    assert tenant_route(table, "acme") == [ProviderName.OCRSPACE, ProviderName.PDFMAGE]
+    assert "route ocrspace, pdfmage" in capsys.readouterr().out
+    assert main(["tenants", "--table", TENANTS_TABLE, "route", "acme"]) == 0
+    assert tenant_route(table, "acme") is None and "the deployment's route" in capsys.readouterr().out
+    assert main(["tenants", "--table", TENANTS_TABLE, "route", "nobody", "ocrspace"]) == 1
+    assert "[tenant_not_found]" in capsys.readouterr().err
+    assert main(["tenants", "--table", TENANTS_TABLE, "route", "acme", "gpt"]) == 1
+    assert "[config_error]" in capsys.readouterr().err
