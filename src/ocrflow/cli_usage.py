@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 TENANT_HEADER = (f"{'tenant':<24} {'credits':>9}  {'period':<10} {'provider':<10} {'pages':>7} {'requests':>8} "
                  f"{'cost USD':>12}")
+#: the tenant of files put straight into the uploads bucket (not a tenant of the directory; never charged)
+UNMETERED = "default"
 PROVIDER_HEADER = f"{'provider':<24} {'period':<10} {'pages':>7} {'requests':>8} {'cost USD':>12}"
 
 
@@ -46,10 +48,13 @@ def tenant_usage_lines(table: Any, tenant: str | None = None, provider: str | No
 
     tenants = TenantDirectory(table)
     lines = [TENANT_HEADER]
-    for chosen in [tenants.get(tenant)] if tenant else tenants.list():
+    for chosen in [tenants.get(tenant)] if tenant not in (None, UNMETERED) else tenants.list():
         periods = [p for p in tenant_usage(table, chosen.tenant_id) if provider in (None, p.provider)]
         lines += [f"{chosen.tenant_id:<24} {chosen.credits:>9}  {_counts(p)}" for p in periods] or [
             f"{chosen.tenant_id:<24} {chosen.credits:>9}  -"]
+    if tenant in (None, UNMETERED):  # the operator's own uploads: no balance, their usage counted all the same
+        periods = [p for p in tenant_usage(table, UNMETERED) if provider in (None, p.provider)]
+        lines += [f"{UNMETERED + ' (unmetered)':<24} {'-':>9}  {_counts(p)}" for p in periods]
     return lines
 
 

@@ -64,6 +64,9 @@ def test_the_usage_report_and_command(table, capsys):
         ["acme", "94", "2026-11", "ocrspace", "6", "2", "0.025000"],
         ["acme", "94", "2026-11-21", "ocrspace", "6", "2", "0.025000"],
         ["idle", "5", "-"]]
+    assert [line.split() for line in lines[4:6]] == [
+        ["default", "(unmetered)", "-", "2026-11", "tesseract", "7", "1", "0.000000"],
+        ["default", "(unmetered)", "-", "2026-11-21", "tesseract", "7", "1", "0.000000"]]
     first_blank = lines.index("")
     providers = lines[first_blank + 1:lines.index("", first_blank + 1)]
     assert [line.split() for line in providers[1:]] == [
