@@ -16,6 +16,7 @@ from ocrflow.api.tenants import TenantDirectory
 from ocrflow.errors import InsufficientCreditsError
 from ocrflow.workflow.credits import DynamoLedger
 from tests.aws_resources import create_tenants_table
+from tests.integration.credits.concurrency import granted_reservations
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
@@ -27,17 +28,7 @@ def balance(table, tenant="acme") -> int:
 
 def test_many_reservations_at_once_never_overspend(table):
     TenantDirectory(table).create("acme", credits=10)
-    ledger = DynamoLedger(table)
-
-    def reserve(job: int) -> bool:
-        try:
-            ledger.reserve("acme", f"job-{job}", 3)
-        except InsufficientCreditsError:
-            return False
-        return True
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        granted = sum(pool.map(reserve, range(40)))
+    granted = granted_reservations(DynamoLedger(table), "acme", jobs=40, pages=3)
     assert granted == 3 and balance(table) == 1  # 3 x 3 pages held, 1 left, never below zero
 
 

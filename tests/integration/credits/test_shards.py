@@ -18,6 +18,7 @@ from ocrflow.api.tenants import InvalidCreditShardsError, TenantDirectory
 from ocrflow.errors import InsufficientCreditsError
 from ocrflow.workflow.credits import DynamoLedger, read_balances, stable_slot
 from tests.aws_resources import create_tenants_table
+from tests.integration.credits.concurrency import granted_reservations
 
 
 def shards(table, tenant="acme") -> dict[int, int]:
@@ -45,17 +46,9 @@ def test_concurrent_reservations_on_eight_shards_never_overspend(table):
         while not running.is_set():
             lowest[0] = min(lowest[0], *shards(table).values())
 
-    def reserve(job: int) -> bool:
-        try:
-            ledger.reserve("acme", f"job-{job}", 3)
-        except InsufficientCreditsError:
-            return False
-        return True
-
     watcher = threading.Thread(target=watch)
     watcher.start()
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        granted = sum(pool.map(reserve, range(40)))
+    granted = granted_reservations(ledger, "acme", jobs=40, pages=3)
     running.set()
     watcher.join()
     assert granted == 3 and sum(shards(table).values()) == 1 and lowest == [0]
