@@ -49,6 +49,8 @@ def test_an_upload_is_ocred_through_the_s3_trigger(stack):
     record = tracked.record
     assert record["status"] == "succeeded", record.get("error")
     assert record["pages"] == 1 and record["provider"] == "tesseract"
+    # the emulator unpacks each Lambda worker (~250 MB) in its own temporary folder, removed when it stops
+    assert list(stack.emulator.temp_dir.glob("ministack-lambda-*"))
     document = Document.model_validate_json(fetch_result(stack, record["results"]["json"]))
     assert document.source.key == tracked.key and document.source.bucket == stack.deployment.uploads_bucket
     assert word_recall(truth_text("letter.pdf"), document.text) >= 0.97

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +33,9 @@ class Emulator:
         self.python, self.log_path = python, log_path
         self.port = port or free_port()
         self.ready_seconds = ready_seconds
+        #: the emulator's temporary files: it unpacks every Lambda worker's code and layer (~250 MB) under
+        #: TMPDIR and never removes them, so they get a folder of their own, deleted when the emulator stops
+        self.temp_dir = log_path.parent / f"emulator-tmp-{self.port}"
         self._process: subprocess.Popen | None = None
 
     @property
@@ -61,8 +65,10 @@ class Emulator:
 
     def start(self) -> Emulator:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        self.temp_dir.mkdir(parents=True)
         env = {**os.environ, "BIND_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.port), "MINISTACK_REGION": REGION,
-               "LOG_LEVEL": "INFO", "MINISTACK_ACCOUNT_ID": ACCOUNT}
+               "LOG_LEVEL": "INFO", "MINISTACK_ACCOUNT_ID": ACCOUNT, "TMPDIR": str(self.temp_dir.resolve())}
         for leaked in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PYTHONPATH", "VIRTUAL_ENV"):
             env.pop(leaked, None)
         with open(self.log_path, "ab") as log:
@@ -89,8 +95,12 @@ class Emulator:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
+        if process is not None and process.poll() is None:
+            self._stop_group(process)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    @staticmethod
+    def _stop_group(process: subprocess.Popen) -> None:
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):  # the group: Lambda workers too
             try:
                 os.killpg(process.pid, sig)
