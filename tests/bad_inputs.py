@@ -38,6 +38,15 @@ def damaged_pdf() -> bytes:
     return b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
 
 
+def blank_pdf(width: float, height: float) -> bytes:
+    """One empty page of `width` x `height` points (14,400 = 200 inches, the largest a PDF page may be)."""
+    out = io.BytesIO()
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(width, height))
+    pdf.save(out)
+    return out.getvalue()
+
+
 def truncated_png(sample_png: bytes) -> bytes:
     return sample_png[: len(sample_png) // 3]
 

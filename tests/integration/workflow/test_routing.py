@@ -5,11 +5,9 @@ job records which providers it passed over and why."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.errors import QuotaExhaustedError
@@ -17,79 +15,19 @@ from ocrflow.fakes.adobe import AdobeFake
 from ocrflow.fakes.ocrspace import OcrSpaceFake
 from ocrflow.fakes.pdfmage import PdfMageFake
 from ocrflow.fakes.pdfocr import PdfOcrFake
-from ocrflow.fakes.serve import fake_environment
 from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
-from ocrflow.workflow.credits import DynamoLedger
-from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobRequest, JobState
-from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
-from ocrflow.workflow.routing import NoProviderAvailableError, set_tenant_route, tenant_route
-from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.steps import Deps, fail, finalize, poll, request_from_s3, submit, validate
-from ocrflow.workflow.storage import ObjectStore
-from tests.aws_resources import (
-    JOBS_TABLE,
-    RESULTS,
-    UPLOADS,
-    create_buckets,
-    create_jobs_table,
-    create_tenants_table,
-    isolated,
-)
+from ocrflow.workflow.routing import NoProviderAvailableError, set_tenant_route
+from ocrflow.workflow.steps import Deps, fail, finalize, poll, submit, validate
+from tests.aws_resources import RESULTS
 from tests.conftest import sample_bytes, truth_text
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # in the past: results record real times after it
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.integration.workflow.harness import START, Clock, configure, deps_for, run
+from tests.integration.workflow.harness import upload as upload_bytes
 
 
-@pytest.fixture
-def aws(aws_env):
-    with mock_aws():
-        s3 = boto3.client("s3")
-        create_buckets(s3)
-        dynamodb = boto3.resource("dynamodb")
-        yield s3, create_jobs_table(dynamodb), isolated(create_tenants_table(dynamodb))
-
-
-def deps_for(aws, clock: Clock, route: str = "", quotas: str = "", **settings) -> Deps:
-    s3, jobs, tenants = aws
-    config = WorkflowSettings(results_bucket=RESULTS, jobs_table=JOBS_TABLE, route=route, quotas=quotas,
-                              **settings)
-    return Deps(settings=config, store=ObjectStore(s3), jobs=JobRepository(jobs), now=clock,
-                credits=DynamoLedger(tenants, now=clock),
-                quotas=ProviderQuotas(tenants, quotas_from_json(quotas), clock=lambda: clock().timestamp()),
-                tenant_route=lambda tenant: tenant_route(tenants, tenant))
-
-
-def configure(monkeypatch, *fakes) -> None:
-    for fake in fakes:
-        for key, value in fake_environment(ProviderName(fake.name), fake.base_url).items():
-            monkeypatch.setenv(key, value)
-
-
-def upload(aws, deps: Deps, name: str = "letter.pdf", tenant: str | None = None) -> JobRequest:
-    s3 = aws[0]
-    put = s3.put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=sample_bytes(name))
-    request = request_from_s3(UPLOADS, f"uploads/{name}", put.get("VersionId"), put["ETag"].strip('"'),
-                              len(sample_bytes(name)), deps.settings)
-    return request.model_copy(update={"tenant": tenant}) if tenant else request
-
-
-def run(request: JobRequest, deps: Deps):
-    started = validate(request, f"exec-{request.job_id}", deps)
-    state = submit(JobState.model_validate(started["state"]), deps)
-    while not state.done:
-        state = JobState.model_validate_json(state.model_dump_json())  # as the state machine carries it
-        state = submit(state, deps) if state.resubmit else poll(state, deps)
-    return finalize(state, deps)
+def upload(tables, deps: Deps, name: str = "letter.pdf", tenant: str | None = None) -> JobRequest:
+    return upload_bytes(tables, deps, name, sample_bytes(name), tenant)
 
 
 def routing(deps: Deps, request: JobRequest) -> list[tuple[str, str, str | None]]:
@@ -100,13 +38,13 @@ def calls(fake, path_part: str = "") -> int:
     return sum(1 for r in fake.requests if r.method == "POST" and path_part in r.path)
 
 
-def test_a_provider_reporting_exhaustion_makes_the_next_jobs_fall_back_and_record_why(aws, monkeypatch):
+def test_a_provider_reporting_exhaustion_makes_the_next_jobs_fall_back_and_record_why(tables, monkeypatch):
     clock = Clock()
     with PdfMageFake(balance="0.00") as pdfmage, OcrSpaceFake() as ocrspace:
         configure(monkeypatch, pdfmage, ocrspace)
-        deps = deps_for(aws, clock, route="pdfmage:0.01,ocrspace:0.002")
+        deps = deps_for(tables, clock, route="pdfmage:0.01,ocrspace:0.002")
 
-        first = upload(aws, deps)
+        first = upload(tables, deps)
         summary = run(first, deps)
         assert summary.status == "succeeded" and summary.provider == "ocrspace"
         assert routing(deps, first) == [("pdfmage", "failed", "quota_exhausted"), ("ocrspace", "used", None)]
@@ -114,13 +52,13 @@ def test_a_provider_reporting_exhaustion_makes_the_next_jobs_fall_back_and_recor
         assert "balance is too low" in why  # pdfmage's own 402 answer, in words
         assert deps.quotas.status("pdfmage").exhausted_until == (START + timedelta(hours=1)).timestamp()
 
-        document = json.loads(aws[0].get_object(Bucket=RESULTS, Key=summary.results["json"].split("/", 3)[3])
+        document = json.loads(tables[0].get_object(Bucket=RESULTS, Key=summary.results["json"].split("/", 3)[3])
                               ["Body"].read())
         assert document["provider"]["name"] == "ocrspace"
         assert word_recall(truth_text("letter.pdf"), document["text"]) >= 0.9
 
         pdfmage_calls = calls(pdfmage)
-        second = upload(aws, deps, "notice.jpg")
+        second = upload(tables, deps, "notice.jpg")
         assert run(second, deps).provider == "ocrspace"
         assert routing(deps, second) == [("pdfmage", "skipped", "quota_exhausted"), ("ocrspace", "used", None)]
         assert calls(pdfmage) == pdfmage_calls  # passed over without a request
@@ -128,48 +66,48 @@ def test_a_provider_reporting_exhaustion_makes_the_next_jobs_fall_back_and_recor
         # the operator tops up; after the recheck interval pdfmage is tried again, and its balance is kept
         pdfmage.balance += 5
         clock.now += timedelta(hours=1, seconds=1)
-        third = upload(aws, deps, "receipt.png")
+        third = upload(tables, deps, "receipt.png")
         assert run(third, deps).provider == "pdfmage"
         status = deps.quotas.status("pdfmage")
         assert status.exhausted_until is None and status.balance == pytest.approx(4.99)
         assert status.balance_unit == "usd"
 
 
-def test_a_full_quota_window_falls_back_to_the_embedded_engine_until_it_rolls_over(aws, monkeypatch):
+def test_a_full_quota_window_falls_back_to_the_embedded_engine_until_it_rolls_over(tables, monkeypatch):
     clock = Clock()
     with OcrSpaceFake() as ocrspace:
         configure(monkeypatch, ocrspace)
-        deps = deps_for(aws, clock, route="ocrspace", quotas='{"ocrspace": [{"per": "day", "requests": 1}]}')
-        assert run(upload(aws, deps), deps).provider == "ocrspace"
-        second = upload(aws, deps, "notice.jpg")
+        deps = deps_for(tables, clock, route="ocrspace", quotas='{"ocrspace": [{"per": "day", "requests": 1}]}')
+        assert run(upload(tables, deps), deps).provider == "ocrspace"
+        second = upload(tables, deps, "notice.jpg")
         assert run(second, deps).provider == "tesseract"
         assert routing(deps, second) == [("ocrspace", "skipped", "quota_exhausted"), ("tesseract", "used", None)]
         assert "day" in deps.jobs.get(second.job_id)["routing"][0]["message"]
         assert calls(ocrspace) == 1
         clock.now += timedelta(days=1)
-        assert run(upload(aws, deps, "receipt.png"), deps).provider == "ocrspace"
+        assert run(upload(tables, deps, "receipt.png"), deps).provider == "ocrspace"
 
 
-def test_a_reported_page_balance_too_small_for_the_document_is_passed_over(aws, monkeypatch):
+def test_a_reported_page_balance_too_small_for_the_document_is_passed_over(tables, monkeypatch):
     clock = Clock()
     with PdfOcrFake() as pdfocr:
         pdfocr.options.balance = 1
         configure(monkeypatch, pdfocr)
-        deps = deps_for(aws, clock, route="pdfocr")
-        assert run(upload(aws, deps), deps).provider == "pdfocr"
+        deps = deps_for(tables, clock, route="pdfocr")
+        assert run(upload(tables, deps), deps).provider == "pdfocr"
         assert deps.quotas.status("pdfocr").balance == 0  # "available pages" after the one-page job
-        second = upload(aws, deps, "notice.jpg")
+        second = upload(tables, deps, "notice.jpg")
         assert run(second, deps).provider == "tesseract"
         assert routing(deps, second)[0] == ("pdfocr", "skipped", "quota_exhausted")
 
 
-def test_a_provider_failing_the_job_while_polled_hands_it_to_the_next(aws, monkeypatch):
+def test_a_provider_failing_the_job_while_polled_hands_it_to_the_next(tables, monkeypatch):
     clock = Clock()
     with AdobeFake() as adobe, OcrSpaceFake() as ocrspace:
         configure(monkeypatch, adobe, ocrspace)
         monkeypatch.setenv("OCRFLOW_ADOBE_POLL_FALLBACK_SECONDS", "1")
-        deps = deps_for(aws, clock, route="adobe,ocrspace")
-        request = upload(aws, deps)
+        deps = deps_for(tables, clock, route="adobe,ocrspace")
+        request = upload(tables, deps)
         started = validate(request, "exec-1", deps)
         state = submit(JobState.model_validate(started["state"]), deps)
         assert state.request.provider == "adobe" and not state.done
@@ -184,25 +122,25 @@ def test_a_provider_failing_the_job_while_polled_hands_it_to_the_next(aws, monke
     assert deps.quotas.status("adobe").exhausted_until is not None
 
 
-def test_a_language_one_provider_cannot_read_goes_to_one_that_can(aws, monkeypatch):
+def test_a_language_one_provider_cannot_read_goes_to_one_that_can(tables, monkeypatch):
     clock = Clock()
     with PdfOcrFake() as pdfocr, OcrSpaceFake() as ocrspace:
         configure(monkeypatch, pdfocr, ocrspace)
-        deps = deps_for(aws, clock, route="pdfocr,ocrspace", lang="pol")  # pdfocr.org has no Polish
-        request = upload(aws, deps)
+        deps = deps_for(tables, clock, route="pdfocr,ocrspace", lang="pol")  # pdfocr.org has no Polish
+        request = upload(tables, deps)
         assert run(request, deps).provider == "ocrspace"
         assert routing(deps, request)[0] == ("pdfocr", "skipped", "language_not_available")
         assert calls(pdfocr) == 0
 
 
-def test_a_named_provider_is_pinned_and_its_failure_releases_the_credits(aws, monkeypatch):
+def test_a_named_provider_is_pinned_and_its_failure_releases_the_credits(tables, monkeypatch):
     clock = Clock()
-    tenants = aws[2]
+    tenants = tables[2]
     TenantDirectory(tenants).create("acme", credits=5)
     with PdfMageFake(balance="0.00") as pdfmage:
         configure(monkeypatch, pdfmage)
-        deps = deps_for(aws, clock, provider="pdfmage")
-        request = upload(aws, deps, tenant="acme")
+        deps = deps_for(tables, clock, provider="pdfmage")
+        request = upload(tables, deps, tenant="acme")
         started = validate(request, "exec-1", deps)
         assert TenantDirectory(tenants).get("acme").credits == 4  # one page held
         with pytest.raises(QuotaExhaustedError):
@@ -212,13 +150,13 @@ def test_a_named_provider_is_pinned_and_its_failure_releases_the_credits(aws, mo
     assert TenantDirectory(tenants).get("acme").credits == 5
 
 
-def test_without_the_embedded_engine_a_job_no_provider_takes_fails_typed(aws, monkeypatch):
+def test_without_the_embedded_engine_a_job_no_provider_takes_fails_typed(tables, monkeypatch):
     clock = Clock()
     with PdfMageFake(balance="0.00") as pdfmage:
         configure(monkeypatch, pdfmage)
-        deps = deps_for(aws, clock, route="pdfmage,yandex", embedded_fallback=False)
+        deps = deps_for(tables, clock, route="pdfmage,yandex", embedded_fallback=False)
         monkeypatch.delenv("OCRFLOW_YANDEX_API_KEY", raising=False)
-        request = upload(aws, deps)
+        request = upload(tables, deps)
         started = validate(request, "exec-1", deps)
         with pytest.raises(NoProviderAvailableError) as caught:
             submit(JobState.model_validate(started["state"]), deps)
@@ -227,19 +165,19 @@ def test_without_the_embedded_engine_a_job_no_provider_takes_fails_typed(aws, mo
     assert deps.jobs.get(request.job_id)["last_error"]["code"] == "no_provider_available"
 
 
-def test_a_tenants_own_route_overrides_the_deployments_and_usage_has_its_cost(aws, monkeypatch):
+def test_a_tenants_own_route_overrides_the_deployments_and_usage_has_its_cost(tables, monkeypatch):
     clock = Clock()
-    tenants = aws[2]
+    tenants = tables[2]
     directory = TenantDirectory(tenants)
     directory.create("acme", credits=10)
     set_tenant_route(tenants, "acme", [ProviderName.OCRSPACE])
     with OcrSpaceFake() as ocrspace, PdfMageFake() as pdfmage:
         configure(monkeypatch, ocrspace, pdfmage)
-        deps = deps_for(aws, clock, route="pdfmage:0.01,ocrspace:0.25")
-        acme = upload(aws, deps, "report.pdf", tenant="acme")
+        deps = deps_for(tables, clock, route="pdfmage:0.01,ocrspace:0.25")
+        acme = upload(tables, deps, "report.pdf", tenant="acme")
         summary = run(acme, deps)
         assert summary.provider == "ocrspace" and summary.pages == 3
-        assert run(upload(aws, deps, "notice.jpg"), deps).provider == "pdfmage"  # tenant default: the deployment's
+        assert run(upload(tables, deps, "notice.jpg"), deps).provider == "pdfmage"  # tenant default: the deployment's
     assert directory.get("acme").credits == 7
     usage = {(u.period, u.provider): u for u in directory.usage("acme")}
     assert usage[("2026-03", "ocrspace")].pages == 3
