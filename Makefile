@@ -4,7 +4,7 @@
 #                pdfocr|pdfmage|yandex: that provider only, REST ones through their fakes)
 #   make demo-cli the same samples through the command line only (no AWS parts)
 #   make test    the whole offline test suite
-#   make bench   speed / size / accuracy figures vs OCRmyPDF (not part of make test)
+#   make bench   speed / size / accuracy figures vs OCRmyPDF, then the AWS cost model (not part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -92,8 +92,9 @@ synth: $(STAMP)
 	@test -d build/layer/python || $(MAKE) layer
 	CDK_OUTDIR=cdk.out $(PY) infra/app.py
 
-bench:
+bench: $(STAMP)
 	$(MAKE) -C bench run
+	$(PY) bench/cost_model.py | tee bench/results/cost.txt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,236 @@
+"""What one document costs the operator on AWS: the workflow's resource use, counted, priced at public list prices.
+
+The Lambda handlers of functions/ run in this process exactly as the state machine calls them (validate,
+submit, poll after each wait, finalize, notify), against moto's S3 and DynamoDB - the deployment's buckets and
+tables, with Powertools Idempotency on - and the provider fakes over HTTP. A botocore patch counts every AWS
+request by service and operation (DynamoDB's request units from the item sizes the requests carry); each
+handler's wall time on this machine times the memory the CDK app gives that function is its GB-seconds;
+the state transitions are those of the path the job takes through the Standard state machine.
+
+    .venv/bin/python bench/cost_model.py            (make bench runs it after the OCR bench)
+
+Prices: us-east-1 list prices, x86 Lambda, S3 Standard, DynamoDB on-demand, Step Functions Standard and
+Express, as of PRICES_AS_OF. CloudWatch Logs, X-Ray and KMS are left out (a few hundredths of a cent per
+thousand documents at our log volume); API Gateway only matters for API jobs ($3.50 per million requests).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "infra")]
+
+PRICES_AS_OF = "2026-11"
+LAMBDA_GB_SECOND = 0.0000166667
+LAMBDA_REQUEST = 0.20 / 1e6
+S3_WRITE = 0.005 / 1000      # PUT, COPY, POST, LIST
+S3_READ = 0.0004 / 1000      # GET, HEAD and the rest
+DYNAMO_WRU = 0.625 / 1e6
+DYNAMO_RRU = 0.125 / 1e6
+SFN_STANDARD_TRANSITION = 0.025 / 1000
+SFN_EXPRESS_REQUEST = 1.00 / 1e6
+SFN_EXPRESS_GB_SECOND = 0.00001667
+EXPRESS_MEMORY_GB = 64 / 1024  # billed in 64 MB steps; a workflow this small stays in the first
+TARGET_PER_1000 = 0.05  # the issue's target for AWS overhead per 1,000 one-page documents
+#: what each provider charges per page (list prices of the seeds/PROVIDERS.md), for comparison
+PROVIDER_PRICE_PER_PAGE = {"tesseract (embedded)": 0.0, "pdfmage": 0.01, "ocrspace (PRO)": 0.0012,
+                           "pdfocr.org": 0.005, "adobe (per 50-page transaction)": 0.05 / 50,
+                           "yandex": 0.0013}
+
+S3_WRITES = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "ListObjectVersions",
+             "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "DeleteObjects"}  # a POST
+
+
+@dataclass
+class Usage:
+    lambda_calls: int = 0
+    gb_seconds: float = 0.0
+    transitions: int = 0
+    seconds: float = 0.0  # the execution's own duration (Express bills it)
+    requests: Counter = field(default_factory=Counter)  # "s3:PutObject" -> n
+    wru: float = 0.0
+    rru: float = 0.0
+
+    def dollars(self, express: bool = False) -> dict[str, float]:
+        s3 = sum(n * (S3_WRITE if op in S3_WRITES else S3_READ)
+                 for key, n in self.requests.items() for service, op in [key.split(":", 1)] if service == "s3")
+        workflow = (SFN_EXPRESS_REQUEST + self.seconds * EXPRESS_MEMORY_GB * SFN_EXPRESS_GB_SECOND if express
+                    else self.transitions * SFN_STANDARD_TRANSITION)
+        return {"lambda": self.lambda_calls * LAMBDA_REQUEST + self.gb_seconds * LAMBDA_GB_SECOND,
+                "step functions": workflow, "s3": s3, "dynamodb": self.wru * DYNAMO_WRU + self.rru * DYNAMO_RRU}
+
+
+def _item_units(item: dict | None, unit: int) -> int:
+    return max(1, math.ceil(len(json.dumps(item or {}, default=str)) / unit))
+
+
+class RequestCounter:
+    """Counts every AWS API call any botocore client makes (Powertools' idempotency layer brings its own
+    session, so a session hook would miss it) into `usage`, with DynamoDB capacity units by on-demand rules: a
+    write is 1 WRU per KB, a transactional one 2; a strongly consistent read 1 RRU per 4 KB, an eventual one
+    half. Retries are not counted (moto answers every call)."""
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+    def install(self) -> None:
+        from botocore.client import BaseClient
+
+        original, counter = BaseClient._make_api_call, self
+
+        def counted(client, operation_name, api_params):  # noqa: ANN001, ANN202
+            counter.count(client.meta.service_model.service_name, operation_name, api_params)
+            return original(client, operation_name, api_params)
+
+        BaseClient._make_api_call = counted
+
+    def count(self, service: str, op: str, params: dict) -> None:
+        self.usage.requests[f"{service}:{op}"] += 1
+        if service != "dynamodb":
+            return
+        if op in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.usage.wru += _item_units(params.get("Item") or params.get("ExpressionAttributeValues"), 1024)
+        elif op == "TransactWriteItems":
+            self.usage.wru += 2 * sum(_item_units(next(iter(i.values())), 1024) for i in params["TransactItems"])
+        elif op in ("GetItem", "Query", "Scan"):
+            self.usage.rru += 1.0 if params.get("ConsistentRead") else 0.5
+
+
+MEMORY_MB = None
+
+
+def step_memory(step: str) -> int:
+    global MEMORY_MB
+    if MEMORY_MB is None:
+        from ocrflow_infra.constructs.workflow import STEPS
+
+        MEMORY_MB = {name: memory for name, (memory, _) in STEPS.items()}
+    return MEMORY_MB[step]
+
+
+def run_document(name: str, body: bytes, counter: RequestCounter) -> Usage:
+    """One document through the handlers, as the state machine would run it; its usage."""
+    import boto3
+
+    from tests.aws_resources import UPLOADS
+    from tests.lambda_handlers import Context, load
+
+    put = boto3.client("s3").put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=body)
+    usage = counter.usage = Usage()  # from here on: the upload itself is the caller's, not the workflow's
+    event = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
+    event["detail"]["object"].update({"key": f"uploads/{name}", "size": len(body), "etag": put["ETag"].strip('"'),
+                                      "version-id": put["VersionId"]})
+    began = time.perf_counter()
+
+    def call(step: str, payload: dict) -> dict:
+        started = time.perf_counter()
+        result = load(step)(payload, Context(memory_limit_in_mb=step_memory(step)))
+        usage.lambda_calls += 1
+        usage.gb_seconds += (time.perf_counter() - started) * step_memory(step) / 1024
+        return result
+
+    usage.transitions += 3  # Start, Validate, Duplicate?
+    started = call("validate", {"event": event, "execution": f"exec-{name}"})
+    usage.transitions += 2  # Submit, ProviderDone?
+    job = call("submit", {"state": started["state"]})
+    while not job["state"]["done"]:
+        usage.transitions += 3  # WaitForProvider, Poll, ProviderDone?
+        time.sleep(min(job["state"]["wait_seconds"], 1))
+        job = call("poll", {"state": job["state"]})
+    usage.transitions += 3  # Finalize, NotifySuccess, JobSucceeded
+    summary = call("finalize", job)
+    assert summary["status"] == "succeeded", summary
+    call("notify", {"job_id": summary["job_id"]})
+    usage.seconds = time.perf_counter() - began
+    return usage
+
+
+def measure() -> list[tuple[str, Usage]]:
+    import boto3
+    from moto import mock_aws
+
+    from ocrflow.fakes.adobe import AdobeFake
+    from ocrflow.fakes.pdfmage import PdfMageFake
+    from ocrflow.fakes.serve import fake_environment
+    from ocrflow.providers.names import ProviderName
+    from ocrflow.samples import build_sample, scan_set
+    from ocrflow.workflow.runtime import deps_from_env
+    from tests.aws_resources import (
+        IDEMPOTENCY_TABLE,
+        JOBS_TABLE,
+        RESULTS,
+        TENANTS_TABLE,
+        UPLOADS,
+        create_buckets,
+        create_idempotency_table,
+        create_jobs_table,
+        create_tenants_table,
+    )
+
+    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
+                       "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_METRICS_NAMESPACE": "ocrflow", "POWERTOOLS_SERVICE_NAME": "ocrflow",
+                       "POWERTOOLS_LOG_LEVEL": "WARNING", "OCRFLOW_RESULTS_BUCKET": RESULTS,
+                       "OCRFLOW_JOBS_TABLE": JOBS_TABLE, "OCRFLOW_TENANTS_TABLE": TENANTS_TABLE,
+                       "OCRFLOW_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "OCRFLOW_UPLOADS_BUCKET": UPLOADS})
+    one_page = build_sample(scan_set(1))
+    ten_pages = build_sample(scan_set(10))
+    measured = []
+    with mock_aws(), AdobeFake() as adobe, PdfMageFake(balance="100") as pdfmage:
+        boto3.setup_default_session()
+        counter = RequestCounter()
+        counter.install()
+        create_buckets(boto3.client("s3"))
+        dynamodb = boto3.resource("dynamodb")
+        create_jobs_table(dynamodb), create_tenants_table(dynamodb), create_idempotency_table(dynamodb)
+        for fake in (adobe, pdfmage):
+            os.environ.update(fake_environment(ProviderName(fake.name), fake.base_url))
+        os.environ["OCRFLOW_ADOBE_POLL_FALLBACK_SECONDS"] = "1"
+        for provider, label in (("tesseract", "embedded engine"), ("pdfmage", "pdfmage (sync REST)"),
+                                ("adobe", "adobe (async REST, 1 poll)")):
+            os.environ["OCRFLOW_PROVIDER"] = provider
+            deps_from_env.cache_clear()
+            for pages, body in ((1, one_page), (10, ten_pages)):
+                run_document(f"warm-{provider}-{pages}.pdf", body, counter)  # imports, models: not counted
+                measured.append((f"{label}, {pages} page{'s' if pages > 1 else ''}",
+                                 run_document(f"{provider}-{pages}.pdf", body, counter)))
+    return measured
+
+
+def report(measured: list[tuple[str, Usage]]) -> list[str]:
+    lines = [f"AWS cost per 1,000 documents (us-east-1 list prices, {PRICES_AS_OF}); the workflow as deployed "
+             "(Standard state machine) and as an Express one", ""]
+    header = (f"{'document':<34} {'λ calls':>7} {'GB-s':>6} {'trans.':>6} {'S3 w/r':>7} {'DDB WRU/RRU':>11} "
+              f"{'λ $':>7} {'SFN $':>7} {'S3 $':>6} {'DDB $':>6} {'total $':>8} {'Express $':>9}")
+    lines.append(header)
+    for label, usage in measured:
+        standard, express = usage.dollars(), usage.dollars(express=True)
+        s3w = sum(n for k, n in usage.requests.items() if k.startswith("s3:") and k[3:] in S3_WRITES)
+        s3r = sum(n for k, n in usage.requests.items() if k.startswith("s3:")) - s3w
+        lines.append(
+            f"{label:<34} {usage.lambda_calls:>7} {usage.gb_seconds:>6.2f} {usage.transitions:>6} "
+            f"{f'{s3w}/{s3r}':>7} {f'{usage.wru:.0f}/{usage.rru:.1f}':>11} "
+            f"{standard['lambda'] * 1000:>7.3f} {standard['step functions'] * 1000:>7.3f} "
+            f"{standard['s3'] * 1000:>6.3f} {standard['dynamodb'] * 1000:>6.3f} "
+            f"{sum(standard.values()) * 1000:>8.3f} {sum(express.values()) * 1000:>9.3f}")
+    lines += ["", "requests per document (the last row): " + ", ".join(
+        f"{k} {n}" for k, n in sorted(measured[-1][1].requests.items()))]
+    overhead = [sum(u.dollars().values()) * 1000 for label, u in measured if "pdfmage" in label and "1 page" in label]
+    lines += ["", f"target: AWS overhead <= ${TARGET_PER_1000:.2f} per 1,000 one-page documents (a REST provider's "
+              f"job: all of it is overhead) - measured ${overhead[0]:.3f}: "
+              f"{'met' if overhead[0] <= TARGET_PER_1000 else 'MISSED'}", "",
+              "providers' own price per page, for comparison (USD): " + ", ".join(
+                  f"{name} {price:g}" for name, price in PROVIDER_PRICE_PER_PAGE.items())]
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(report(measure())))
