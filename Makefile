@@ -94,6 +94,7 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	$(MAKE) -C bench run
+	$(PY) bench/pipeline_figures.py | tee bench/results/pipeline.txt
 	$(PY) bench/cost_model.py | tee bench/results/cost.txt
 
 clean:

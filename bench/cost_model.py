@@ -110,7 +110,7 @@ MEMORY_MB = None
 def step_memory(step: str) -> int:
     global MEMORY_MB
     if MEMORY_MB is None:
-        from ocrflow_infra.constructs.workflow import STEPS
+        from ocrflow_infra.sizes import STEPS
 
         MEMORY_MB = {name: memory for name, (memory, _) in STEPS.items()}
     return MEMORY_MB[step]
@@ -233,4 +233,13 @@ def report(measured: list[tuple[str, Usage]]) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(report(measure())))
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fakes' request log
+    warnings.simplefilter("ignore")
+    with contextlib.redirect_stdout(io.StringIO()):  # the handlers' metrics (EMF) lines
+        measured = measure()
+    print("\n".join(report(measured)))

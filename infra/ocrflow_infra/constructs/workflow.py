@@ -21,14 +21,11 @@ from constructs import Construct
 from ocrflow_infra.config import REPO, DeploymentConfig
 from ocrflow_infra.constructs.storage import Storage
 from ocrflow_infra.nag import acknowledge, arn_token
+from ocrflow_infra.sizes import STEPS
 
 #: errors worth another try, named as the Lambda error types the handlers raise
 TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "Lambda.TooManyRequestsException",
              "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]
-STEPS = {  # step -> (memory MB, timeout s)
-    "validate": (1024, 120), "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),
-    "notify": (256, 300),  # webhook delivery with back-off: minutes at most
-}
 
 
 class Workflow(Construct):
