@@ -20,7 +20,6 @@ Readers of usage sum the shards: `ocrflow.workflow.usage`.
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,16 +27,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ocrflow.errors import InsufficientCreditsError, LedgerBusyError, OcrflowError
+from ocrflow.errors import InsufficientCreditsError, LedgerBusyError
+from ocrflow.workflow.transactions import transact_contended
 
 MAX_CREDIT_SHARDS = 32  # 32 debits + the hold fit one transaction (DynamoDB allows 100 items)
 USAGE_SHARDS = 8  # counter items per tenant (and per provider), period and provider
-CONFLICT_TRIES = 8  # transaction attempts while DynamoDB reports conflicts, before LedgerBusyError
-BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 0.02, 1.0
 REREAD_TRIES = 5  # read-all-shards-then-write attempts while concurrent spending moves the balances
 SHARD_COUNT_TTL_SECONDS = 60.0  # how long a ledger trusts a tenant's shard count it read
-_RETRIED_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
-                            "RequestLimitExceeded"})
 
 
 class CreditLedger(Protocol):
@@ -152,27 +148,13 @@ def credit_update(table_name: str, tenant: str, shard: int, pages: int) -> dict[
 
 def transact(client: Any, items: list[dict[str, Any]], tenant: str,
              sleep: Callable[[float], None] = time.sleep) -> frozenset[int]:
-    """Write `items` in one transaction: the positions of the items whose condition failed (nothing written),
-    or an empty set (all written). Concurrent transactions on the same item - a busy tenant's balance - cancel
-    each other with TransactionConflict: those are tried again after a full-jitter exponential back-off, and
-    when they persist the caller gets LedgerBusyError (retryable) instead of a raw botocore error."""
-    for attempt in range(CONFLICT_TRIES):
-        if attempt:
-            sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))))
-        try:
-            client.transact_write_items(TransactItems=items)
-            return frozenset()
-        except client.exceptions.TransactionCanceledException as exc:
-            codes = [reason.get("Code") or "None" for reason in exc.response.get("CancellationReasons", [])]
-        failed = frozenset(index for index, code in enumerate(codes) if code == "ConditionalCheckFailed")
-        if failed:
-            return failed
-        unexpected = set(codes) - _RETRIED_CODES - {"None"}
-        if unexpected or not codes:
-            raise OcrflowError(f"the credits transaction of tenant {tenant!r} was refused "
-                               f"({', '.join(sorted(unexpected)) or 'no reason given'})")
-    raise LedgerBusyError(f"tenant {tenant!r}: too many concurrent updates of its credits right now; try again "
-                          "in a moment (more credit shards help a tenant this busy)", tenant=tenant)
+    """A credits transaction of `tenant` (`transactions.transact_contended`): the positions of the items whose
+    condition failed, or an empty set; persistent conflicts on a busy tenant's balance are LedgerBusyError."""
+    return transact_contended(client, items, what=f"the credits transaction of tenant {tenant!r}", sleep=sleep,
+                              busy=lambda: LedgerBusyError(
+                                  f"tenant {tenant!r}: too many concurrent updates of its credits right now; "
+                                  "try again in a moment (more credit shards help a tenant this busy)",
+                                  tenant=tenant))
 
 
 def usage_counters(table_name: str, tenant: str, provider: str, job_id: str, pages: int, cost: Decimal,

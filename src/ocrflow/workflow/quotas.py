@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
 from ocrflow.errors import ConfigError, QuotaExhaustedError, ThrottledError
+from ocrflow.workflow.transactions import transact_contended
 
 Period = Literal["second", "minute", "hour", "day", "month"]
 _FIXED = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -123,10 +123,6 @@ class NoQuotas:
         return None
 
 
-#: concurrent transactions on the same window item are refused by DynamoDB (TransactionConflict): retried so
-TRIES, BACKOFF_BASE, BACKOFF_CAP = 8, 0.02, 1.0
-
-
 class ProviderQuotas:
     def __init__(self, table: Any, windows: dict[str, list[QuotaWindow]],
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -161,30 +157,15 @@ class ProviderQuotas:
                 "UpdateExpression": "ADD requests :r, pages :p SET expires_at = if_not_exists(expires_at, :expires)",
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeValues": values}})
-        reasons = self._transact(items)
-        if reasons is not None:
-            full = [(window, end) for window, end, reason in zip(windows, ends, reasons, strict=False)
-                    if reason.get("Code") == "ConditionalCheckFailed"]
-            window, end = max(full, key=lambda pair: pair[1])
+        full = transact_contended(
+            self.client, items, what=f"the quota transaction of {provider!r}", sleep=self.sleep,
+            busy=lambda: ThrottledError("provider quota counters are busy (concurrent updates); try again",
+                                        retry_after=1.0, provider=provider))
+        if full:
+            window, end = max(((windows[i], ends[i]) for i in full), key=lambda pair: pair[1])
             wait = max(1.0, end - now)
             raise QuotaExhaustedError(f"{provider}'s quota of this {window.per} is used up; it frees in "
                                       f"{wait:.0f} s", provider=provider, retry_after=wait) from None
-
-    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Write `items` in one transaction; the cancellation reasons if a window was full, None if written.
-        Conflicts with concurrent takes are retried with full-jitter back-off."""
-        for attempt in range(TRIES):
-            try:
-                self.client.transact_write_items(TransactItems=items)
-                return None
-            except self.client.exceptions.TransactionCanceledException as exc:
-                reasons = exc.response.get("CancellationReasons", [])
-                if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
-                    return reasons
-                if not any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-                    raise
-            self.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
-        raise ThrottledError("provider quota counters are busy (concurrent updates); try again", retry_after=1.0)
 
     def status(self, provider: str) -> ProviderStatus:
         item = self.table.get_item(Key=_status_key(provider), ConsistentRead=True).get("Item", {})

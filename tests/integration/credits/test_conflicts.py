@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from ocrflow.api.tenants import TenantDirectory
-from ocrflow.errors import LedgerBusyError, OcrflowError
-from ocrflow.workflow.credits import BACKOFF_BASE_SECONDS, CONFLICT_TRIES, REREAD_TRIES, DynamoLedger
+from ocrflow.errors import LedgerBusyError, OcrflowError, ThrottledError
+from ocrflow.workflow.credits import REREAD_TRIES, DynamoLedger
+from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
+from ocrflow.workflow.transactions import BACKOFF_BASE_SECONDS, CONFLICT_TRIES
 
 
 class Cancelling:
@@ -95,3 +97,20 @@ def test_other_cancellations_are_typed_errors(table, ledger):
     with pytest.raises(OcrflowError, match="ValidationError") as refused:
         ledger.reserve("acme", "job-1", 4)
     assert type(refused.value) is OcrflowError and not refused.value.retryable
+
+
+def test_quota_takes_share_the_conflict_retries_and_end_throttled(table):
+    """Provider quota windows go through the same contended-transaction path: conflicts are retried, then
+    the take is throttled (retryable) and counts nothing; other refusals are typed, never raw botocore."""
+    quotas = ProviderQuotas(table, quotas_from_json('{"ocrspace": [{"per": "day", "requests": 5}]}'),
+                            clock=lambda: 1_800_000_000.0, sleep=lambda _: None)
+    conflicts = Cancelling(table, times=3, position=0)
+    quotas.take("ocrspace")
+    assert conflicts.cancelled == 3 and quotas.used("ocrspace")["day"]["requests"] == 1
+    Cancelling(table, times=1000, position=0)
+    with pytest.raises(ThrottledError) as busy:
+        quotas.take("ocrspace")
+    assert busy.value.retryable and busy.value.details["provider"] == "ocrspace"
+    Cancelling(table, times=1, code="ValidationError", position=0)
+    with pytest.raises(OcrflowError, match="quota transaction of 'ocrspace' was refused"):
+        quotas.take("ocrspace")
