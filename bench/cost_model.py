@@ -28,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "infra")]
 
+from ocrflow_infra.sizes import STEPS  # noqa: E402 - found through the path above
+
 PRICES_AS_OF = "2026-11"
 LAMBDA_GB_SECOND = 0.0000166667
 LAMBDA_REQUEST = 0.20 / 1e6
@@ -104,16 +106,9 @@ class RequestCounter:
             self.usage.rru += 1.0 if params.get("ConsistentRead") else 0.5
 
 
-MEMORY_MB = None
-
-
 def step_memory(step: str) -> int:
-    global MEMORY_MB
-    if MEMORY_MB is None:
-        from ocrflow_infra.sizes import STEPS
-
-        MEMORY_MB = {name: memory for name, (memory, _) in STEPS.items()}
-    return MEMORY_MB[step]
+    """The memory (MB) the CDK app gives the step's function."""
+    return STEPS[step][0]
 
 
 def run_document(name: str, body: bytes, counter: RequestCounter) -> Usage:

@@ -140,8 +140,11 @@ def set_tenant_route(table: Any, tenant: str, providers: list[ProviderName] | No
 
 
 def _unique(entries: list[RouteEntry]) -> list[RouteEntry]:
-    seen: set[ProviderName] = set()
-    return [e for e in entries if not (e.provider in seen or seen.add(e.provider))]  # type: ignore[func-returns-value]
+    """Each provider once, where it is first named."""
+    first: dict[ProviderName, RouteEntry] = {}
+    for entry in entries:
+        first.setdefault(entry.provider, entry)
+    return list(first.values())
 
 
 def _unique_names(names: list[ProviderName]) -> list[ProviderName]:
