@@ -1,16 +1,18 @@
 """What one document costs the operator on AWS: the workflow's resource use, counted, priced at public list prices.
 
-The Lambda handlers of functions/ run in this process exactly as the state machine calls them (validate,
-submit, poll after each wait, finalize, notify), against moto's S3 and DynamoDB - the deployment's buckets and
-tables, with Powertools Idempotency on - and the provider fakes over HTTP. A botocore patch counts every AWS
-request by service and operation (DynamoDB's request units from the item sizes the requests carry); each
-handler's wall time on this machine times the memory the CDK app gives that function is its GB-seconds;
-the state transitions are those of the path the job takes through the Standard state machine.
+The Lambda handlers of functions/ run in this process exactly as AWS calls them - the process function with the
+EventBridge event (one call for a document that the embedded engine or a provider answering at once finishes);
+for a job handed to the state machine, poll after each wait, finalize and notify - against moto's S3, DynamoDB
+and Step Functions - the deployment's buckets and tables, with Powertools Idempotency on - and the provider
+fakes over HTTP. A botocore patch counts every AWS request by service and operation (DynamoDB's request units
+from the item sizes the requests carry); each handler's wall time on this machine times the memory the CDK
+app gives that function is its GB-seconds; the state transitions are those of the path a handed-over job takes
+through the Standard state machine. EventBridge's delivery of S3 events is free.
 
     .venv/bin/python bench/cost_model.py            (make bench runs it after the OCR bench)
 
-Prices: us-east-1 list prices, x86 Lambda, S3 Standard, DynamoDB on-demand, Step Functions Standard and
-Express, as of PRICES_AS_OF. CloudWatch Logs, X-Ray and KMS are left out (a few hundredths of a cent per
+Prices: us-east-1 list prices, x86 Lambda, S3 Standard, DynamoDB on-demand, Step Functions Standard, as of
+PRICES_AS_OF. CloudWatch Logs, X-Ray and KMS are left out (a few hundredths of a cent per
 thousand documents at our log volume); API Gateway only matters for API jobs ($3.50 per million requests).
 """
 
@@ -38,9 +40,6 @@ S3_READ = 0.0004 / 1000      # GET, HEAD and the rest
 DYNAMO_WRU = 0.625 / 1e6
 DYNAMO_RRU = 0.125 / 1e6
 SFN_STANDARD_TRANSITION = 0.025 / 1000
-SFN_EXPRESS_REQUEST = 1.00 / 1e6
-SFN_EXPRESS_GB_SECOND = 0.00001667
-EXPRESS_MEMORY_GB = 64 / 1024  # billed in 64 MB steps; a workflow this small stays in the first
 TARGET_PER_1000 = 0.05  # the issue's target for AWS overhead per 1,000 one-page documents
 #: what each provider charges per page (list prices of the seeds/PROVIDERS.md), for comparison
 PROVIDER_PRICE_PER_PAGE = {"tesseract (embedded)": 0.0, "pdfmage": 0.01, "ocrspace (PRO)": 0.0012,
@@ -56,18 +55,16 @@ class Usage:
     lambda_calls: int = 0
     gb_seconds: float = 0.0
     transitions: int = 0
-    seconds: float = 0.0  # the execution's own duration (Express bills it)
     requests: Counter = field(default_factory=Counter)  # "s3:PutObject" -> n
     wru: float = 0.0
     rru: float = 0.0
 
-    def dollars(self, express: bool = False) -> dict[str, float]:
+    def dollars(self) -> dict[str, float]:
         s3 = sum(n * (S3_WRITE if op in S3_WRITES else S3_READ)
                  for key, n in self.requests.items() for service, op in [key.split(":", 1)] if service == "s3")
-        workflow = (SFN_EXPRESS_REQUEST + self.seconds * EXPRESS_MEMORY_GB * SFN_EXPRESS_GB_SECOND if express
-                    else self.transitions * SFN_STANDARD_TRANSITION)
         return {"lambda": self.lambda_calls * LAMBDA_REQUEST + self.gb_seconds * LAMBDA_GB_SECOND,
-                "step functions": workflow, "s3": s3, "dynamodb": self.wru * DYNAMO_WRU + self.rru * DYNAMO_RRU}
+                "step functions": self.transitions * SFN_STANDARD_TRANSITION, "s3": s3,
+                "dynamodb": self.wru * DYNAMO_WRU + self.rru * DYNAMO_RRU}
 
 
 def _item_units(item: dict | None, unit: int) -> int:
@@ -82,6 +79,8 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.usage = Usage()
+        self.counting = True  # off while the model itself looks at the state machine
+
 
     def install(self) -> None:
         from botocore.client import BaseClient
@@ -95,6 +94,8 @@ class RequestCounter:
         BaseClient._make_api_call = counted
 
     def count(self, service: str, op: str, params: dict) -> None:
+        if not self.counting:
+            return
         self.usage.requests[f"{service}:{op}"] += 1
         if service != "dynamodb":
             return
@@ -118,12 +119,14 @@ def run_document(name: str, body: bytes, counter: RequestCounter) -> Usage:
     from tests.aws_resources import UPLOADS
     from tests.lambda_handlers import Context, load
 
+    counter.counting = False  # the upload itself is the caller's, not the workflow's
     put = boto3.client("s3").put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=body)
-    usage = counter.usage = Usage()  # from here on: the upload itself is the caller's, not the workflow's
+    usage = counter.usage = Usage()
+    counter.counting = True
     event = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
     event["detail"]["object"].update({"key": f"uploads/{name}", "size": len(body), "etag": put["ETag"].strip('"'),
                                       "version-id": put["VersionId"]})
-    began = time.perf_counter()
+    event["id"] = f"event-{name}"  # one EventBridge event per upload (the idempotency key)
 
     def call(step: str, payload: dict) -> dict:
         started = time.perf_counter()
@@ -132,20 +135,34 @@ def run_document(name: str, body: bytes, counter: RequestCounter) -> Usage:
         usage.gb_seconds += (time.perf_counter() - started) * step_memory(step) / 1024
         return result
 
-    usage.transitions += 3  # Start, Validate, Duplicate?
-    started = call("validate", {"event": event, "execution": f"exec-{name}"})
-    usage.transitions += 2  # Submit, ProviderDone?
-    job = call("submit", {"state": started["state"]})
-    while not job["state"]["done"]:
-        usage.transitions += 3  # WaitForProvider, Poll, ProviderDone?
-        time.sleep(min(job["state"]["wait_seconds"], 1))
-        job = call("poll", {"state": job["state"]})
-    usage.transitions += 3  # Finalize, NotifySuccess, JobSucceeded
-    summary = call("finalize", job)
+    outcome = call("process", event)
+    if outcome["outcome"] == "waiting":  # handed to the Standard state machine with the job's state
+        job = {"state": handed_state(counter, outcome["job_id"])}
+        usage.transitions += 1  # ProviderDone?
+        while not job["state"]["done"]:
+            usage.transitions += 3  # WaitForProvider, Poll, ProviderDone?
+            time.sleep(min(job["state"]["wait_seconds"], 1))
+            job = call("poll", {"state": job["state"]})
+        usage.transitions += 3  # Finalize, NotifySuccess, JobSucceeded
+        summary = call("finalize", job)
+        call("notify", {"job_id": summary["job_id"]})
+    else:
+        summary = outcome["summary"]
     assert summary["status"] == "succeeded", summary
-    call("notify", {"job_id": summary["job_id"]})
-    usage.seconds = time.perf_counter() - began
     return usage
+
+
+def handed_state(counter: RequestCounter, job_id: str) -> dict:
+    """The state the process function started the state machine's execution with (moto runs no steps)."""
+    import boto3
+
+    counter.counting = False
+    try:
+        sfn = boto3.client("stepfunctions")
+        arn = os.environ["OCRFLOW_WAIT_STATE_MACHINE"].replace(":stateMachine:", ":execution:") + f":{job_id}-0"
+        return json.loads(sfn.describe_execution(executionArn=arn)["input"])["job"]["state"]
+    finally:
+        counter.counting = True
 
 
 def measure() -> list[tuple[str, Usage]]:
@@ -186,6 +203,9 @@ def measure() -> list[tuple[str, Usage]]:
         create_buckets(boto3.client("s3"))
         dynamodb = boto3.resource("dynamodb")
         create_jobs_table(dynamodb), create_tenants_table(dynamodb), create_idempotency_table(dynamodb)
+        os.environ["OCRFLOW_WAIT_STATE_MACHINE"] = boto3.client("stepfunctions").create_state_machine(
+            name="ocrflow-waiting", roleArn="arn:aws:iam::123456789012:role/bench",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))["stateMachineArn"]
         for fake in (adobe, pdfmage):
             os.environ.update(fake_environment(ProviderName(fake.name), fake.base_url))
         os.environ["OCRFLOW_ADOBE_POLL_FALLBACK_SECONDS"] = "1"
@@ -201,23 +221,24 @@ def measure() -> list[tuple[str, Usage]]:
 
 
 def report(measured: list[tuple[str, Usage]]) -> list[str]:
-    lines = [f"AWS cost per 1,000 documents (us-east-1 list prices, {PRICES_AS_OF}); the workflow as deployed "
-             "(Standard state machine) and as an Express one", ""]
+    lines = [f"AWS cost per 1,000 documents (us-east-1 list prices, {PRICES_AS_OF}), as deployed: one call of the "
+             "process function, the Standard state machine only for jobs that wait on a provider", ""]
     header = (f"{'document':<34} {'λ calls':>7} {'GB-s':>6} {'trans.':>6} {'S3 w/r':>7} {'DDB WRU/RRU':>11} "
-              f"{'λ $':>7} {'SFN $':>7} {'S3 $':>6} {'DDB $':>6} {'total $':>8} {'Express $':>9}")
+              f"{'λ $':>7} {'SFN $':>7} {'S3 $':>6} {'DDB $':>6} {'total $':>8}")
     lines.append(header)
     for label, usage in measured:
-        standard, express = usage.dollars(), usage.dollars(express=True)
+        cost = usage.dollars()
         s3w = sum(n for k, n in usage.requests.items() if k.startswith("s3:") and k[3:] in S3_WRITES)
         s3r = sum(n for k, n in usage.requests.items() if k.startswith("s3:")) - s3w
         lines.append(
             f"{label:<34} {usage.lambda_calls:>7} {usage.gb_seconds:>6.2f} {usage.transitions:>6} "
             f"{f'{s3w}/{s3r}':>7} {f'{usage.wru:.0f}/{usage.rru:.1f}':>11} "
-            f"{standard['lambda'] * 1000:>7.3f} {standard['step functions'] * 1000:>7.3f} "
-            f"{standard['s3'] * 1000:>6.3f} {standard['dynamodb'] * 1000:>6.3f} "
-            f"{sum(standard.values()) * 1000:>8.3f} {sum(express.values()) * 1000:>9.3f}")
-    lines += ["", "requests per document (the last row): " + ", ".join(
-        f"{k} {n}" for k, n in sorted(measured[-1][1].requests.items()))]
+            f"{cost['lambda'] * 1000:>7.3f} {cost['step functions'] * 1000:>7.3f} "
+            f"{cost['s3'] * 1000:>6.3f} {cost['dynamodb'] * 1000:>6.3f} {sum(cost.values()) * 1000:>8.3f}")
+    for label, usage in measured:
+        if label.endswith(", 1 page"):
+            lines += ["", f"requests per document ({label}): " + ", ".join(
+                f"{k} {n}" for k, n in sorted(usage.requests.items()))]
     overhead = [sum(u.dollars().values()) * 1000 for label, u in measured if "pdfmage" in label and "1 page" in label]
     lines += ["", f"target: AWS overhead <= ${TARGET_PER_1000:.2f} per 1,000 one-page documents (a REST provider's "
               f"job: all of it is overhead) - measured ${overhead[0]:.3f}: "

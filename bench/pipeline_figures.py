@@ -29,7 +29,7 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STEPS = ("validate", "submit", "poll", "finalize", "fail", "notify", "api")
+STEPS = ("process", "submit", "poll", "finalize", "fail", "notify", "api")
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
 PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
 

@@ -2,6 +2,7 @@
 without starting the CDK's Node.js runtime."""
 
 STEPS = {  # step -> (memory MB, timeout s)
-    "validate": (1024, 120), "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),
+    "process": (2048, 900),  # the one-call path: validate + submit (the embedded engine OCRs here) + finalize
+    "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),
     "notify": (256, 300),  # webhook delivery with back-off: minutes at most
 }

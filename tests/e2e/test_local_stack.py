@@ -1,6 +1,7 @@
 """End to end on the local stack: the CDK app deployed into the emulator (ministack) with the aws-cdk CLI;
-documents go in through S3 PutObject only - the S3 trigger (EventBridge), the Standard state machine and the
-Lambda handlers (the core layer built for the emulator's interpreter) do the rest."""
+documents go in through S3 PutObject only - the S3 trigger (EventBridge), the process function (one call for
+most documents), the Standard state machine for jobs that wait on a provider and the Lambda handlers (the core
+layer built for the emulator's interpreter) do the rest."""
 
 import json
 import time
@@ -19,11 +20,12 @@ pytestmark = pytest.mark.e2e  # the `stack` fixture (conftest) is deployed once 
 
 
 def executions_for(stack, key):
+    """The state machine's executions for the job of `key` (started by the process function with the state)."""
     sfn = stack.client("stepfunctions")
     found = []
     for summary in sfn.list_executions(stateMachineArn=stack.deployment.state_machine)["executions"]:
         described = sfn.describe_execution(executionArn=summary["executionArn"])
-        if json.loads(described["input"])["detail"]["object"]["key"] == key:
+        if json.loads(described["input"])["job"]["state"]["request"]["source"]["key"] == key:
             found.append(described)
     return found
 
@@ -56,25 +58,31 @@ def test_an_upload_is_ocred_through_the_s3_trigger(stack):
     assert word_recall(truth_text("letter.pdf"), document.text) >= 0.97
     assert fetch_result(stack, record["results"]["pdf"]).startswith(b"%PDF")
     assert fetch_result(stack, record["results"]["txt"]).decode().strip() == document.text.strip()
-    # results never retrigger the pipeline: exactly one execution, for the upload
-    [execution] = wait_for_executions(stack, tracked.key, 1)
-    assert execution["status"] == "SUCCEEDED"
-    assert all(k.startswith("results/") for k in results_listing(stack))  # work files cleaned up
+    # finished in the process function's one call: no state machine execution, no work files
+    assert executions_for(stack, tracked.key) == []
+    assert all(k.startswith("results/") for k in results_listing(stack))
+    # results never retrigger the pipeline: the only job with this file is the upload's
+    jobs = stack.client("dynamodb").scan(TableName=stack.deployment.jobs_table)["Items"]
+    assert [item["source"]["M"]["key"]["S"] for item in jobs if "source" in item].count(tracked.key) == 1
 
 
 def test_a_duplicate_notification_yields_one_job(stack):
     tracked = upload(stack, "notice.jpg", sample_bytes("notice.jpg"), folder="dup/")
     assert wait_for_jobs(stack, [tracked], timeout=240) and tracked.status == "succeeded"
-    [first] = wait_for_executions(stack, tracked.key, 1)
     before = results_listing(stack)
-    # S3 delivers at least once: the same event again starts a second execution, which must stop at the claim
-    sfn = stack.client("stepfunctions")
-    sfn.start_execution(stateMachineArn=stack.deployment.state_machine, input=first["input"])
-    executions = wait_for_executions(stack, tracked.key, 2)
-    assert [e["status"] for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
-    outputs = sorted((json.loads(e.get("output") or "{}") for e in executions), key=lambda o: "validated" in o)
-    duplicate = [o for o in outputs if o.get("validated", {}).get("duplicate")]
-    assert len(duplicate) == 1
+    # S3 notifies at least once: the same object version again, in another EventBridge event, must stop at the claim
+    source = tracked.record["source"]
+    event = {"version": "0", "id": "a-repeated-notification", "detail-type": "Object Created", "source": "aws.s3",
+             "account": "000000000000", "time": "2026-11-21T10:00:00Z", "region": "us-east-1", "resources": [],
+             "detail": {"version": "0", "bucket": {"name": source["bucket"]},
+                        "object": {"key": source["key"], "size": int(source["size"]), "etag": source["etag"],
+                                   **({"version-id": source["version_id"]} if source.get("version_id") else {}),
+                                   **({"sequencer": source["sequencer"]} if source.get("sequencer") else {})},
+                        "request-id": "R", "requester": "000000000000", "reason": "PutObject"}}
+    answer = stack.client("lambda").invoke(FunctionName=stack.deployment.process_function,
+                                           Payload=json.dumps(event).encode())
+    outcome = json.loads(answer["Payload"].read())
+    assert outcome == {"job_id": tracked.record["job_id"], "outcome": "duplicate", "summary": None, "provider": None}
     assert results_listing(stack) == before  # nothing OCRed or written twice
     jobs = stack.client("dynamodb").scan(TableName=stack.deployment.jobs_table)["Items"]
     sources = [item["source"]["M"]["key"]["S"] for item in jobs if "source" in item]  # API jobs may wait for theirs
@@ -85,8 +93,7 @@ def test_bad_input_ends_as_its_typed_error(stack):
     tracked = upload(stack, "page.pdf", b"<!DOCTYPE html><html><body>not a pdf</body></html>", folder="bad/")
     assert wait_for_jobs(stack, [tracked], timeout=240)
     assert tracked.status == "failed" and tracked.record["error"]["code"] == "not_a_document"
-    [execution] = wait_for_executions(stack, tracked.key, 1)
-    assert execution["status"] == "FAILED"
+    assert executions_for(stack, tracked.key) == []  # failed at once in the process function, typed
     assert not any(tracked.record["job_id"] in key for key in results_listing(stack))
 
 
@@ -108,7 +115,8 @@ def test_a_slow_provider_is_waited_for_by_the_state_machine(adobe_stack):
     document = Document.model_validate_json(fetch_result(stack, tracked.record["results"]["json"]))
     assert document.searchable_pdf.origin == "provider"
     assert word_recall(truth_text("report.pdf"), document.text) >= 0.9
-    [execution] = wait_for_executions(stack, tracked.key, 1)
+    [execution] = wait_for_executions(stack, tracked.key, 1)  # handed over by the process function
+    assert execution["name"] == f"{tracked.record['job_id']}-0" and execution["status"] == "SUCCEEDED"
     history = stack.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"],
                                                                   maxResults=1000)["events"]
     waits = [e for e in history if e["type"] == "WaitStateEntered"]

@@ -90,29 +90,56 @@ def test_only_the_uploads_bucket_announces_new_objects(synthesized):
     assert "Uploads" in json.dumps(notification["Properties"]["BucketName"])
 
 
-def test_object_created_under_uploads_starts_the_standard_state_machine(synthesized):
+def workflow_functions(template) -> dict:
+    """Logical id -> properties of the workflow's functions (process, submit, poll, finalize, fail, notify)."""
+    return {k: v["Properties"] for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
+
+
+def function_id(template, step: str) -> str:
+    (found,) = [k for k in workflow_functions(template) if k.startswith(f"Workflow{step.title()}Function")]
+    return found
+
+
+def test_object_created_under_uploads_invokes_the_process_function(synthesized):
+    template, _ = synthesized
+    process = function_id(template, "process")
+    template.has_resource_properties("AWS::Events::Rule", {
+        "EventPattern": {"source": ["aws.s3"], "detail-type": ["Object Created"],
+                         "detail": {"bucket": Match.any_value(), "object": {"key": [{"prefix": "uploads/"}]}}},
+        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [process, "Arn"]}, "DeadLetterConfig": Match.any_value(),
+                                       "RetryPolicy": Match.object_like({"MaximumRetryAttempts": 8})})]})
+    # a failed call is tried twice more by Lambda, then handed to the fail function with the original event
+    (config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    props = config["Properties"]
+    assert props["FunctionName"] == {"Ref": process} and props["MaximumRetryAttempts"] == 2
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": [function_id(template, "fail"), "Arn"]}
+    env = workflow_functions(template)[process]["Environment"]["Variables"]
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine")
+    assert env["OCRFLOW_WAIT_STATE_MACHINE"] == {"Ref": machine}
+    assert env["OCRFLOW_NOTIFY_FUNCTION"] == {"Ref": function_id(template, "notify")}
+    policies = [p["Properties"]["PolicyDocument"]["Statement"] for p in template.find_resources("AWS::IAM::Policy")
+                .values() if "WorkflowProcessFunctionServiceRole" in json.dumps(p["Properties"]["Roles"])]
+    actions = json.dumps(policies)
+    assert "states:StartExecution" in actions and "lambda:InvokeFunction" in actions
+
+
+def test_the_state_machine_waits_on_providers_with_the_documented_states_and_catch_path(synthesized):
     template, _ = synthesized
     template.has_resource_properties("AWS::StepFunctions::StateMachine", {
         "StateMachineType": "STANDARD", "TracingConfiguration": {"Enabled": True},
         "LoggingConfiguration": Match.object_like({"Level": "ALL"})})
-    template.has_resource_properties("AWS::Events::Rule", {
-        "EventPattern": {"source": ["aws.s3"], "detail-type": ["Object Created"],
-                         "detail": {"bucket": Match.any_value(), "object": {"key": [{"prefix": "uploads/"}]}}},
-        "Targets": [Match.object_like({"DeadLetterConfig": Match.any_value(),
-                                       "RetryPolicy": Match.object_like({"MaximumRetryAttempts": 8})})]})
-
-
-def test_state_machine_has_the_documented_states_and_catch_path(synthesized):
-    template, _ = synthesized
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
     definition = json.loads("".join(p if isinstance(p, str) else "0" for p in
                                     machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
     states = definition["States"]
-    assert {"Validate", "Duplicate?", "Submit", "ProviderDone?", "WaitForProvider", "Poll", "Finalize", "Fail",
-            "JobFailed", "JobSucceeded", "AlreadyHandled"} <= set(states)
+    assert definition["StartAt"] == "ProviderDone?"  # the process function hands over {"job": {"state": ...}}
+    assert {"ProviderDone?", "WaitForProvider", "Poll", "Resubmit", "Finalize", "Fail", "JobFailed",
+            "JobSucceeded"} == set(states) - {"NotifySuccess", "NotifyFailure"}
     assert states["WaitForProvider"]["SecondsPath"] == "$.job.state.wait_seconds"
     assert states["Finalize"]["Next"] == "NotifySuccess" and states["NotifySuccess"]["Next"] == "JobSucceeded"
     assert states["Fail"]["Next"] == "NotifyFailure" and states["NotifyFailure"]["Next"] == "JobFailed"
+    assert states["Fail"]["Parameters"] == {"request.$": "$.job.state.request", "error.$": "$.error"}
     for notify, end in (("NotifySuccess", "JobSucceeded"), ("NotifyFailure", "JobFailed")):
         assert states[notify]["Catch"][0]["Next"] == end  # a failed webhook never changes the job's outcome
     # a provider failing a job while polled hands it to the next provider on the route
@@ -121,11 +148,18 @@ def test_state_machine_has_the_documented_states_and_catch_path(synthesized):
                                                           "$.job.state.resubmit": "Resubmit"}
     assert states["Resubmit"]["Next"] == "ProviderDone?"
     assert states["Resubmit"]["Parameters"] == {"state.$": "$.job.state"}  # the carried state, not the first
-    for name in ("Validate", "Submit", "Resubmit", "Poll", "Finalize"):
+    for name in ("Resubmit", "Poll", "Finalize"):
         assert states[name]["Catch"][0]["Next"] == "Fail"
         retry = states[name]["Retry"][0]
         assert "ThrottledError" in retry["ErrorEquals"] and retry["MaxAttempts"] == 4
         assert "NotADocumentError" not in json.dumps(retry)  # bad input fails fast
+
+
+def test_the_process_function_retries_what_the_state_machine_retries():
+    from ocrflow.workflow.process import RETRIED_ERRORS
+    from ocrflow_infra.constructs.workflow import TRANSIENT
+
+    assert {cls.__name__ for cls in RETRIED_ERRORS} == {name for name in TRANSIENT if not name.startswith("Lambda.")}
 
 
 def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
@@ -151,11 +185,11 @@ def test_tables_have_point_in_time_recovery(synthesized):
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_alarms_watch_failed_executions_and_dead_letters(synthesized):
+def test_alarms_watch_failed_executions_dead_letters_and_lost_invocations(synthesized):
     template, _ = synthesized
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
-        "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"}
+        "ExecutionsFailed", "ApproximateNumberOfMessagesVisible", "DestinationDeliveryFailures", "AsyncEventsDropped"}
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 

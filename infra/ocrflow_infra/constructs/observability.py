@@ -1,5 +1,6 @@
-"""Observability: alarms on failed executions and on start events that ended in the dead-letter queue, and a
-dashboard of the workflow."""
+"""Observability: alarms on failed executions, on upload events that ended in the dead-letter queue and on
+events the process function dropped or could not hand to its on-failure destination; a dashboard of the
+workflow."""
 
 from __future__ import annotations
 
@@ -31,7 +32,16 @@ class Observability(Construct):
             threshold=1, evaluation_periods=1, alarm_description="Uploads whose workflow could not be started",
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        for alarm in (failed, dead):
+        process = workflow.functions["process"]
+        lost = [cloudwatch.Alarm(
+            self, name, metric=process.metric(metric, period=Duration.minutes(5), statistic="Sum"),
+            threshold=1, evaluation_periods=1, alarm_description=description,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING) for name, metric, description in (
+            ("ProcessDestinationFailures", "DestinationDeliveryFailures",
+             "Uploads whose last failed try could not reach the fail function (job left running)"),
+            ("ProcessEventsDropped", "AsyncEventsDropped", "Upload events dropped by Lambda (too old or throttled)"))]
+        for alarm in (failed, dead, *lost):
             alarm.add_alarm_action(actions.SnsAction(self.topic))
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

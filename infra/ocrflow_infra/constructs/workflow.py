@@ -1,8 +1,14 @@
-"""The workflow: six thin Lambda steps (the sixth delivers the job's webhook) and the Standard state machine
-(JSONPath) that runs them, started directly by EventBridge for every object created under the uploads prefix.
+"""The workflow: thin Lambda steps and the Standard state machine (JSONPath) for jobs that must wait.
 
-Standard, not Express: a REST provider's job may take longer than Express's five minutes of waiting, and
-Standard's execution names make at-most-once starts cheap to reason about. Order 6 prices the choice.
+EventBridge invokes the process function (asynchronously) for every object created under the uploads prefix;
+it finishes most documents in that one call (embedded engine, providers that answer at once). Lambda retries a
+failed call twice, then sends the event to its on-failure destination, the fail function. A job waiting on an
+asynchronous provider is handed to the state machine (named execution per submission): Wait, Poll, Resubmit
+on the next provider, Finalize; its Catch also ends in the fail function. The notify function delivers
+webhooks. Why one call and a waiting machine instead of a state machine for every document: the AWS cost model
+in docs/PERFORMANCE.md (Standard transitions alone were $0.20 per 1,000 documents).
+
+Standard, not Express, for the waiting: a provider's job may take longer than Express's five minutes.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -62,15 +69,27 @@ class Workflow(Construct):
         acknowledge(self.dead_letters, "SQS3", "This queue is the dead-letter queue of the EventBridge rule's "
                     "target (cdk-nag only recognises SQS redrive policies).")
         self.state_machine = self._state_machine(config)
+        process, fail, notify = self.functions["process"], self.functions["fail"], self.functions["notify"]
+        process.add_environment("OCRFLOW_WAIT_STATE_MACHINE", self.state_machine.state_machine_arn)
+        for function in (process, fail):  # webhooks of jobs ended outside the state machine
+            function.add_environment("OCRFLOW_NOTIFY_FUNCTION", notify.function_name)
+            notify.grant_invoke(function)
+        self.state_machine.grant_start_execution(process)
+        process.configure_async_invoke(retry_attempts=2, max_event_age=Duration.hours(6),
+                                       on_failure=destinations.LambdaDestination(fail, response_only=False))
+        acknowledge(self, "IAM5", "Invoking a function ('<function arn>:*' covers its versions): the process and fail "
+                    "functions invoke the notify function, Lambda invokes the fail function as the process "
+                    "function's on-failure destination.",
+                    [f"Resource::{arn_token(fn)}:*" for fn in (notify, fail)])
         events.Rule(
             self, "ObjectCreated",
-            description="Start one OCR execution per object created under the uploads prefix",
+            description="Process each object created under the uploads prefix (one call; waits in the state machine)",
             event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail={
                 "bucket": {"name": [storage.uploads.bucket_name]},
                 "object": {"key": [{"prefix": config.uploads_prefix}]},
             }),
-            targets=[targets.SfnStateMachine(self.state_machine, dead_letter_queue=self.dead_letters,
-                                             retry_attempts=8, max_event_age=Duration.hours(24))],
+            targets=[targets.LambdaFunction(process, dead_letter_queue=self.dead_letters, retry_attempts=8,
+                                            max_event_age=Duration.hours(24))],
         )
 
     def _function(self, step: str, memory: int, timeout: int, environment: dict[str, str],
@@ -96,24 +115,24 @@ class Workflow(Construct):
                         f"Resource::{arn_token(storage.results)}/*",
                         f"Resource::{arn_token(storage.uploads)}/{config.uploads_prefix}*",
                         f"Resource::{arn_token(storage.jobs)}/index/*"])
-        for step in ("validate", "submit", "finalize"):
+        for step in ("process", "submit", "finalize"):
             storage.uploads.grant_read(f[step], f"{config.uploads_prefix}*")
-        for step in ("submit", "poll", "finalize", "fail"):
+        for step in ("process", "submit", "poll", "finalize", "fail"):
             storage.results.grant_read_write(f[step])
-        for step in ("finalize", "fail"):
+        for step in ("process", "finalize", "fail"):
             storage.results.grant_delete(f[step])
-        for step in ("validate", "submit", "poll", "finalize", "fail"):  # every step notes its typed errors
+        for step in ("process", "submit", "poll", "finalize", "fail"):  # every step notes its typed errors
             storage.jobs.grant_read_write_data(f[step])
         storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
         storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
         # credits (reserve, commit, release), tenants' routes, provider quota windows and reported balances
-        for step in ("validate", "submit", "poll", "finalize", "fail"):
+        for step in ("process", "submit", "poll", "finalize", "fail"):
             storage.tenants.grant_read_write_data(f[step])
-        for step in ("submit", "finalize"):  # Powertools Idempotency records
+        for step in ("process", "submit", "finalize"):  # Powertools Idempotency records
             storage.idempotency.grant_read_write_data(f[step])
         for provider, secret_name in sorted(config.secrets.items()):
             secret = secretsmanager.Secret.from_secret_name_v2(self, f"{provider.title()}Secret", secret_name)
-            for step in ("submit", "poll"):
+            for step in ("process", "submit", "poll"):
                 secret.grant_read(f[step])
 
     def _invoke(self, step: str, payload: dict, result_path: str | None = None,
@@ -136,14 +155,14 @@ class Workflow(Construct):
         return task.next(then)
 
     def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
-        event = {"event.$": "$.event", "execution.$": "$$.Execution.Name"}
-        validate = self._invoke("validate", event, result_path="$.validated")
-        submit = self._invoke("submit", {"state.$": "$.validated.state"}, result_path="$.job")
+        """Started by the process function with {"job": {"state": ...}} for a job that waits on its provider
+        (or, after a retried hand-over, one that is done already)."""
         poll = self._invoke("poll", {"state.$": "$.job.state"}, result_path="$.job")
         # a provider that failed the job while polled hands it to the next one on the job's route
         resubmit = self._invoke("submit", {"state.$": "$.job.state"}, result_path="$.job", name="Resubmit")
         finalize = self._invoke("finalize", {"state.$": "$.job.state"}, result_path="$.summary")
-        record_failure = self._invoke("fail", {"event.$": "$.event", "error.$": "$.error"}, result_path="$.summary")
+        record_failure = self._invoke("fail", {"request.$": "$.job.state.request", "error.$": "$.error"},
+                                      result_path="$.summary")
         failed = sfn.Fail(self, "JobFailed", cause_path="$.summary.error.message", error_path="$.summary.error.code")
         record_failure.next(self._notify("NotifyFailure", failed))
         wait = sfn.Wait(self, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
@@ -153,12 +172,9 @@ class Workflow(Construct):
         wait.next(poll)
         poll.next(done)
         resubmit.next(done)
-        for task in (validate, submit, resubmit, poll, finalize):
+        for task in (resubmit, poll, finalize):
             task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
-        duplicate = sfn.Choice(self, "Duplicate?").when(
-            sfn.Condition.boolean_equals("$.validated.duplicate", True), sfn.Succeed(self, "AlreadyHandled")
-        ).otherwise(submit.next(done))
-        definition = sfn.Pass(self, "Start", parameters={"event.$": "$"}).next(validate).next(duplicate)
+        definition = done
         finalize.next(self._notify("NotifySuccess", sfn.Succeed(self, "JobSucceeded")))
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
@@ -168,7 +184,7 @@ class Workflow(Construct):
             timeout=Duration.seconds(config.job_deadline_seconds + 600), tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own six step functions "
+        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own step functions "
                     "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
                     [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
         return machine

@@ -26,7 +26,10 @@ class OcrflowStack(Stack):
             "UploadsPrefix": (config.uploads_prefix, "Key prefix that starts the workflow"),
             "ResultsBucket": (self.storage.results.bucket_name, "document.json, text.txt, searchable.pdf per job"),
             "JobsTable": (self.storage.jobs.table_name, "One item per job: status, pages, error, result keys"),
-            "StateMachine": (self.workflow.state_machine.state_machine_arn, "The OCR workflow"),
+            "StateMachine": (self.workflow.state_machine.state_machine_arn,
+                             "Jobs waiting on an asynchronous provider (started by the process function)"),
+            "ProcessFunction": (self.workflow.functions["process"].function_name,
+                                "Invoked by EventBridge for each upload: most jobs end in this one call"),
             "ApiUrl": (self.api.url, "Base URL of the HTTPS API (routes under /v1)"),
             "TenantsTable": (self.storage.tenants.table_name, "Tenants, hashed API keys (ocrflow tenants ...)"),
         }

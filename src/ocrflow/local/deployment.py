@@ -25,13 +25,14 @@ class Deployment:
     state_machine: str
     tenants_table: str
     api_url: str
+    process_function: str
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Deployment:
         return cls(uploads_bucket=outputs["UploadsBucket"], uploads_prefix=outputs["UploadsPrefix"],
                    results_bucket=outputs["ResultsBucket"], jobs_table=outputs["JobsTable"],
                    state_machine=outputs["StateMachine"], tenants_table=outputs["TenantsTable"],
-                   api_url=outputs["ApiUrl"])
+                   api_url=outputs["ApiUrl"], process_function=outputs["ProcessFunction"])
 
     def api_base(self, emulator_endpoint: str) -> str:
         """The API's base URL on the emulator: its path-style execute-api route (AWS's host name,

@@ -1,8 +1,9 @@
 """The events the workflow's Lambda handlers receive, parsed with Powertools Parser models.
 
-The state machine's input is the EventBridge "Object Created" event S3 sends for the uploads bucket (EventBridge
-starts the execution directly: no Lambda relays it). Each step gets the original event and the execution
-name, or the job state the previous step returned.
+The one-call step (process) receives the EventBridge "Object Created" event S3 sends for the uploads bucket
+(EventBridge invokes it directly, asynchronously). The state machine it hands waiting jobs to passes the job
+state between its steps; its Catch gives the fail step the job's request and the error. The fail step is also
+the process function's on-failure destination (Lambda's envelope around the original event).
 """
 
 from __future__ import annotations
@@ -30,15 +31,28 @@ def request_from_event(event: S3EventNotificationEventBridgeModel | S3RecordMode
                            detail.object.size, settings, sequencer=detail.object.sequencer)
 
 
-class ValidateEvent(BaseModel):
-    event: S3EventNotificationEventBridgeModel
-    execution: str = Field(min_length=1, description="$$.Execution.Name: owner of the job claim")
-
-
 class StateEvent(BaseModel):
     state: JobState
 
 
-class FailEvent(BaseModel):
-    event: S3EventNotificationEventBridgeModel
+class CatchFailure(BaseModel):
+    """The state machine's Catch path: the job's request and the Catch payload."""
+
+    request: JobRequest
     error: dict[str, Any] = Field(default_factory=dict, description="The Catch payload: Error and Cause")
+
+
+class InvokeErrorPayload(BaseModel):
+    errorType: str | None = None  # noqa: N815 - Lambda's field names
+    errorMessage: str | None = None  # noqa: N815
+
+
+class AsyncInvokeFailure(BaseModel):
+    """Lambda's on-failure destination record: the process function's last try of an event failed."""
+
+    requestPayload: S3EventNotificationEventBridgeModel  # noqa: N815 - Lambda's field names
+    responsePayload: InvokeErrorPayload | None = None  # noqa: N815
+    requestContext: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - condition, approximateInvokeCount
+
+
+FailEvent = CatchFailure | AsyncInvokeFailure

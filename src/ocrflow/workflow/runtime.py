@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache, partial
+from typing import Any
 
 import boto3
 
+from ocrflow.errors import ConfigError
 from ocrflow.limits import InputLimits
 from ocrflow.workflow.credits import DynamoLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.quotas import NoQuotas, ProviderQuotas, quotas_from_json
 from ocrflow.workflow.routing import tenant_route
 from ocrflow.workflow.settings import WorkflowSettings
+from ocrflow.workflow.models import JobState
 from ocrflow.workflow.steps import Deps
 from ocrflow.workflow.storage import ObjectStore
 
@@ -28,14 +32,37 @@ def deps_from_env() -> Deps:
         deps.credits = DynamoLedger(tenants)
         deps.quotas = ProviderQuotas(tenants, quotas_from_json(settings.quotas))
         deps.tenant_route = partial(tenant_route, tenants)
+    deps.hand_over = partial(start_waiting, boto3.client("stepfunctions"), settings.wait_state_machine)
+    if settings.notify_function:
+        deps.notify = partial(invoke_notify, boto3.client("lambda"), settings.notify_function)
     return deps
 
 
+def start_waiting(client: Any, state_machine: str | None, state: JobState) -> None:
+    """Start the state machine on a job that waits on its provider. The execution is named after the job and
+    its submission, so a retried call starts nothing new (Standard executions are unique by name)."""
+    if not state_machine:
+        raise ConfigError("the job must wait on its provider, but no state machine is configured "
+                          "(OCRFLOW_WAIT_STATE_MACHINE)")
+    name = f"{state.request.job_id}-{state.attempt}"
+    try:
+        client.start_execution(stateMachineArn=state_machine, name=name,
+                               input=json.dumps({"job": {"state": state.model_dump(mode="json")}}))
+    except client.exceptions.ExecutionAlreadyExists:
+        pass  # handed over by an earlier try of this call
+
+
+def invoke_notify(client: Any, function: str, job_id: str) -> None:
+    """Ask the notify function (asynchronously: Lambda retries it) to deliver the job's webhook."""
+    client.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps({"job_id": job_id}).encode())
+
+
 def idempotent_step(step: str):  # noqa: ANN201 - a Powertools decorator
-    """Powertools Idempotency for a step the state machine may invoke twice with the same input (a Lambda
-    service error after the work was done, a retried task): keyed by job and submission (a job handed to the
-    next provider is a new submission), so a provider is never paid twice for one submission and results are
-    not rebuilt. Without a table configured (plain unit runs) it is off."""
+    """Powertools Idempotency for a step that may be invoked twice with the same input (a Lambda service error
+    after the work was done, a retried task, EventBridge delivering an event twice): keyed by job and submission
+    (a job handed to the next provider is a new submission) - for the one-call step by the event's id - so a
+    provider is never paid twice for one submission and results are not rebuilt. A call that raised leaves no
+    record, so its retry runs again. Without a table configured (plain unit runs) it is off."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -45,7 +72,8 @@ def idempotent_step(step: str):  # noqa: ANN201 - a Powertools decorator
     table = WorkflowSettings().idempotency_table
     if not table:
         return lambda handler: handler
-    config = IdempotencyConfig(event_key_jmespath="state.[request.job_id, attempt]", expires_after_seconds=24 * 3600,
+    key = "id" if step == "process" else "state.[request.job_id, attempt]"  # process: the EventBridge event's id
+    config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=24 * 3600,
                                raise_on_no_idempotency_key=True)
     return idempotent(persistence_store=DynamoDBPersistenceLayer(table_name=table), config=config,
                       key_prefix=f"ocrflow-{step}")

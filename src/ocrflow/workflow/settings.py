@@ -31,3 +31,7 @@ class WorkflowSettings(BaseSettings):
     lang: str = "eng"
     job_deadline_seconds: int = Field(default=1800, gt=0, description="Overall limit of one job, polls included")
     max_wait_seconds: int = Field(default=60, gt=0, description="Longest single Wait between polls")
+    wait_state_machine: str | None = Field(default=None, description="ARN of the state machine that waits on "
+                                           "providers' jobs: the one-call step hands it the jobs it cannot finish")
+    notify_function: str | None = Field(default=None, description="The notify function, invoked asynchronously "
+                                        "for the webhook of a job the one-call step ended")

@@ -5,6 +5,11 @@ notes its typed error on the job record (`last_error`) before raising, so the re
 Lambda error type is lost on the way (the local emulator reports every handler error as Runtime.HandlerError).
 
 validate -> submit -> (Wait -> poll)* -> finalize;  any error -> fail
+
+A document that one call finishes (the embedded engine, a provider that answers at once) does not go through
+the state machine at all: `workflow.process` runs validate, submit and finalize in one Lambda call, with the
+source read once and the part results kept in memory (`Held`); only a job that must be waited on is handed
+to the state machine (see docs/ARCHITECTURE.md, "One call").
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from ocrflow import errors
 from ocrflow.document import Credits, Page, PageWarning, ProviderInfo, Source
 from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
-from ocrflow.inspection import inspect_document
+from ocrflow.inspection import InputInfo, inspect_document
 from ocrflow.limits import InputLimits
 from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
 from ocrflow.providers.http import with_retries
@@ -70,6 +75,26 @@ class Deps:
     #: the tenant's own provider list (`ocrflow tenants route`), None for the deployment's route
     tenant_route: Callable[[str], list[ProviderName] | None] = lambda tenant: None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: hands a job that must be waited on to the state machine (`workflow.process`)
+    hand_over: Callable[[JobState], None] = field(default=lambda state: _no_state_machine())
+    #: asks for the webhook of an ended job to be delivered (the notify function, asynchronously)
+    notify: Callable[[str], None] = lambda job_id: None
+
+
+def _no_state_machine() -> None:
+    raise errors.ConfigError("the job must wait on its provider, but no state machine is configured")
+
+
+@dataclass
+class Loaded:
+    """The source document, read and inspected once per Lambda call."""
+
+    data: bytes
+    info: InputInfo
+
+
+#: finished part results kept in memory by the one-call path instead of S3 work files: index -> (result, notes)
+Held = dict[int, tuple[ProviderResult, dict[int, list[PageWarning]]]]
 
 
 def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | None, size: int | None,
@@ -106,11 +131,11 @@ def noting_errors(job_id: str, deps: Deps) -> Iterator[None]:
         raise
 
 
-def _notes_errors(step: Callable[[JobState, Deps], Any]) -> Callable[[JobState, Deps], Any]:
+def _notes_errors(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
-    def wrapper(state: JobState, deps: Deps) -> Any:
+    def wrapper(state: JobState, deps: Deps, *args: Any) -> Any:
         with noting_errors(state.request.job_id, deps):
-            return step(state, deps)
+            return step(state, deps, *args)
     return wrapper
 
 
@@ -119,22 +144,37 @@ def _notes_errors(step: Callable[[JobState, Deps], Any]) -> Callable[[JobState, 
 
 def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
     """Claim the job (a duplicate notification stops here), read and inspect the document, reserve credits."""
-    record = deps.jobs.claim(request, execution)
-    if record is None:
+    started = claim_and_reserve(request, execution, deps)
+    if started is None:
         return {"duplicate": True, "job_id": request.job_id}
+    return {"duplicate": False, "state": started[0].model_dump(mode="json")}
+
+
+def claim_and_reserve(request: JobRequest, owner: str, deps: Deps) -> tuple[JobState, Loaded, dict[str, Any]] | None:
+    """Validate's work: the job's state, the source read and inspected, and the job record - or None when
+    another execution owns the job (a duplicate notification) or no API job waits for this upload."""
+    record = deps.jobs.claim(request, owner)
+    if record is None:
+        return None
     request = with_record_options(request, record)
     with noting_errors(request.job_id, deps):
         parse_languages(request.languages)
         route = route_for(request, deps)
-        data = deps.store.read_source(request.source, deps.limits.max_bytes)
-        info = inspect_document(data, deps.limits)
+        loaded = read_source(request, deps)
+        info = loaded.info
         deps.credits.reserve(request.tenant, request.job_id, info.page_count)
     started = deps.now()
     state = JobState(request=request, media_type=info.media_type.value, page_count=info.page_count,
                      sha256=info.sha256, size=info.size, started_at=started, reserved_pages=info.page_count,
                      deadline_at=started + timedelta(seconds=deps.settings.job_deadline_seconds), route=route)
     deps.jobs.update(request.job_id, pages=info.page_count, media_type=info.media_type.value)
-    return {"duplicate": False, "state": state.model_dump(mode="json")}
+    return state, loaded, record
+
+
+def read_source(request: JobRequest, deps: Deps) -> Loaded:
+    """The uploaded document, read (within the size limit) and inspected (typed input errors)."""
+    data = deps.store.read_source(request.source, deps.limits.max_bytes)
+    return Loaded(data=data, info=inspect_document(data, deps.limits))
 
 
 # --- submit and poll --------------------------------------------------------------------------------------
@@ -149,12 +189,13 @@ def route_for(request: JobRequest, deps: Deps) -> list[RouteEntry]:
 
 
 @_notes_errors
-def submit(state: JobState, deps: Deps) -> JobState:
+def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held | None = None) -> JobState:
     """Send the document to the first provider on the job's route that takes it (in parts that fit the
-    provider; the embedded engine finishes here at once). Each provider passed over is recorded on the job."""
+    provider; the embedded engine finishes here at once). Each provider passed over is recorded on the job.
+    `loaded` saves reading the source again; with `held`, finished parts stay in memory instead of S3."""
     request = state.request
-    data = deps.store.read_source(request.source, deps.limits.max_bytes)
-    info = inspect_document(data, deps.limits)
+    loaded = loaded or read_source(request, deps)
+    data, info = loaded.data, loaded.info
     languages = parse_languages(request.languages)
     route = list(state.route) if state.route or state.attempts else route_for(request, deps)
     attempts = list(state.attempts)
@@ -163,7 +204,7 @@ def submit(state: JobState, deps: Deps) -> JobState:
         entry = route.pop(0)
         trial = _Trial()
         try:
-            parts = _send(entry, state, deps, data, info, languages, trial)
+            parts = _send(entry, state, deps, data, info, languages, trial, held)
         except OcrflowError as exc:
             if not moves_on(exc):
                 raise
@@ -189,8 +230,8 @@ class _Trial:
     sent: bool = False  # whether the provider was called (failed) or passed over before (skipped)
 
 
-def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Any, languages: list[str],
-          trial: _Trial) -> list[PartState]:
+def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: InputInfo, languages: list[str],
+          trial: _Trial, held: Held | None) -> list[PartState]:
     """Send the document to one provider, or raise why it cannot take it. Nothing is sent unless the provider
     is not marked exhausted, reads the languages, fits the document, and has quota in every window."""
     name = entry.provider
@@ -203,8 +244,7 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Any
         engine = embedded_provider(deps.limits)
         pages = engine.recognize(data, info, languages)
         result = ProviderResult(pages=pages, engine=f"{engine.engine.name} {engine.engine.version}")
-        return [PartState(index=0, first_page=0, page_count=info.page_count,
-                          result_key=_store_part(deps, state, 0, result, {}))]
+        return [_part_state(deps, state, 0, 0, info.page_count, result, {}, held)]
     provider, settings = deps.provider_factory(name)
     try:
         provider.check_languages(languages)
@@ -216,7 +256,7 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Any
         for index, part in enumerate(planned):
             outcome = with_retries(lambda part=part: provider.submit(part, ask), settings)
             _remember_balance(deps, name, outcome)
-            parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes))
+            parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes, held))
         return parts
     finally:
         provider.close()
@@ -282,12 +322,25 @@ def _hand_on(state: JobState, deps: Deps, exc: OcrflowError) -> JobState:
 
 
 def _part_state(deps: Deps, state: JobState, index: int, first_page: int, page_count: int,
-                outcome: ProviderResult | JobHandle, notes: dict[int, list[PageWarning]]) -> PartState:
+                outcome: ProviderResult | JobHandle, notes: dict[int, list[PageWarning]],
+                held: Held | None = None) -> PartState:
+    """A sent part: its job handle, or its result - kept in `held` (memory) or stored as a work file."""
     if isinstance(outcome, JobHandle):
         return PartState(index=index, first_page=first_page, page_count=page_count, handle=outcome)
     part_notes = {i - first_page: w for i, w in notes.items() if first_page <= i < first_page + page_count}
+    if held is not None:
+        held[index] = (outcome, part_notes)
+        return PartState(index=index, first_page=first_page, page_count=page_count, held=True)
     return PartState(index=index, first_page=first_page, page_count=page_count,
                      result_key=_store_part(deps, state, index, outcome, part_notes))
+
+
+def store_held(state: JobState, deps: Deps, held: Held) -> JobState:
+    """Write the parts kept in memory as work files, so the state machine can carry the job on."""
+    parts = [part.model_copy(update={"held": False, "result_key": _store_part(deps, state, part.index,
+                                                                              *held[part.index])})
+             if part.held else part for part in state.parts]
+    return state.model_copy(update={"parts": parts})
 
 
 def _progress(state: JobState, deps: Deps) -> JobState:
@@ -321,6 +374,7 @@ def _store_part(deps: Deps, state: JobState, index: int, result: ProviderResult,
 
 
 def _load_part(deps: Deps, part: PartState) -> tuple[ProviderResult, dict[int, list[PageWarning]]]:
+    """A part's result as its work file has it (page numbers of the notes made absolute)."""
     bucket = deps.settings.results_bucket
     body = json.loads(deps.store.get(bucket, part.result_key or ""))
     pdf = deps.store.get(bucket, (part.result_key or "").removesuffix(".json") + ".pdf") if body["has_pdf"] else None
@@ -338,16 +392,27 @@ def _load_part(deps: Deps, part: PartState) -> tuple[ProviderResult, dict[int, l
 @_notes_errors
 def finalize(state: JobState, deps: Deps) -> JobSummary:
     """Merge the parts, write document.json, text.txt and searchable.pdf, record the job, commit credits."""
+    return finish(state, deps, [_load_part(deps, part) for part in state.parts], read_source(state.request, deps))
+
+
+def held_results(state: JobState, held: Held) -> list[tuple[ProviderResult, dict[int, list[PageWarning]]]]:
+    """The parts kept in memory, in the shape `finish` takes (page numbers of the notes made absolute)."""
+    return [(held[part.index][0], {part.first_page + k: v for k, v in held[part.index][1].items()})
+            for part in state.parts]
+
+
+def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[int, list[PageWarning]]]],
+           source_doc: Loaded) -> JobSummary:
+    """Finalize's work on the part results at hand: merge, write the results, record the job, commit credits.
+    Work files are removed only where parts were stored (the one-call path writes none)."""
     request = state.request
-    loaded = [_load_part(deps, part) for part in state.parts]
     notes: dict[int, list[PageWarning]] = {}
     for _, part_notes in loaded:
         notes.update(part_notes)
     from ocrflow.providers.base import DocumentPart
 
     shells = [DocumentPart(b"", state.media_type, "", p.first_page, p.page_count) for p in state.parts]
-    data = deps.store.read_source(request.source, deps.limits.max_bytes)
-    info = inspect_document(data, deps.limits)
+    data, info = source_doc.data, source_doc.info
     merged = merge_results(shells, [result for result, _ in loaded], notes, info)
     provider_info = ProviderInfo(name=request.provider, engine=merged.engine,
                                  languages=parse_languages(request.languages))
@@ -370,7 +435,8 @@ def finalize(state: JobState, deps: Deps) -> JobSummary:
         results["pdf"] = deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf")
     if merged.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
-    deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
+    if any(part.result_key for part in state.parts):
+        deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
     pages_used = state.page_count
     deps.credits.commit(request.tenant, request.job_id, pages_used, request.provider,
                         cost=round(pages_used * state.cost_per_page, 6))
@@ -411,7 +477,8 @@ def error_record(error: str | None, cause: str | None, noted: dict[str, Any] | N
         code, retryable = cls.code, cls.retryable
     elif noted and message and noted.get("message") == message and noted.get("code"):
         code, retryable = noted["code"], bool(noted.get("retryable"))
-    elif error in ("States.Timeout", "States.HeartbeatTimeout"):
+    elif error in ("States.Timeout", "States.HeartbeatTimeout", "Sandbox.Timedout") or \
+            (not error and "Task timed out" in message):  # a Lambda that ran out of time (its destination record)
         return {"code": "timeout", "message": "the job took longer than its time limit", "retryable": True}
     else:
         return {"code": errors.OcrflowError.code, "message": "internal error; the job was stopped",

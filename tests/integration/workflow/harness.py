@@ -1,5 +1,6 @@
-"""The workflow's steps run in-process as the state machine runs them (state carried as JSON, resubmit on a
-hand-over, Catch → fail), against moto's S3 and DynamoDB (jobs and tenants tables) and provider fakes."""
+"""The workflow run in-process as deployed: the process step (one call) with Lambda's tries and on-failure
+destination, and for a job it hands over the state machine's loop (state carried as JSON, resubmit on a
+hand-over, Catch → fail) - against moto's S3 and DynamoDB (jobs and tenants tables) and provider fakes."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.credits import DynamoLedger
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobRequest, JobState, JobSummary
+from ocrflow.workflow.process import fail_after_retries, process_upload
 from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
 from ocrflow.workflow.routing import tenant_route
 from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.steps import Deps, fail_from_catch, finalize, poll, request_from_s3, submit, validate
+from ocrflow.workflow.steps import Deps, fail_from_catch, finalize, poll, request_from_s3, submit
 from ocrflow.workflow.storage import ObjectStore
 from tests.aws_resources import JOBS_TABLE, RESULTS, UPLOADS
 
@@ -56,19 +58,51 @@ def upload(tables, deps: Deps, name: str, body: bytes, tenant: str | None = None
 
 
 def run(request: JobRequest, deps: Deps) -> JobSummary:
-    """validate → submit → (poll | resubmit)* → finalize, the state carried as JSON between steps."""
-    started = validate(request, f"exec-{request.job_id}", deps)
-    state = submit(JobState.model_validate(started["state"]), deps)
+    """One try of the process step; a job it hands over goes round the state machine's loop (typed errors of
+    the loop propagate: see `run_or_fail`)."""
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    outcome = process_upload(request, owner_of(request), deps)
+    if outcome.outcome != "waiting":
+        assert outcome.summary is not None, outcome
+        return outcome.summary
+    return wait_in_state_machine(handed[-1], deps)
+
+
+def owner_of(request: JobRequest) -> str:
+    return f"event-{request.job_id}"  # the EventBridge event's id: the same in every try of one event
+
+
+def wait_in_state_machine(state: JobState, deps: Deps) -> JobSummary:
+    """(poll | resubmit)* → finalize, the state carried as JSON between steps."""
+    state = JobState.model_validate_json(state.model_dump_json())
     while not state.done:
-        state = JobState.model_validate_json(state.model_dump_json())
         state = submit(state, deps) if state.resubmit else poll(state, deps)
+        state = JobState.model_validate_json(state.model_dump_json())
     return finalize(state, deps)
 
 
-def run_or_fail(request: JobRequest, deps: Deps) -> JobSummary:
-    """`run`, with the state machine's Catch: a typed error from any step goes to the Fail step."""
+def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3) -> JobSummary:
+    """As deployed, failures included: an error the process step raises makes Lambda try the event again (three
+    tries in all), then its on-failure destination runs; the state machine's Catch sends a typed error of its
+    loop to the Fail step."""
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    for _ in range(tries):
+        try:
+            outcome = process_upload(request, owner_of(request), deps)
+            break
+        except OcrflowError as exc:
+            error = exc
+    else:
+        summary = fail_after_retries(request, owner_of(request), type(error).__name__, error.message, deps)
+        assert summary is not None
+        return summary
+    if outcome.outcome != "waiting":
+        assert outcome.summary is not None, outcome
+        return outcome.summary
     try:
-        return run(request, deps)
+        return wait_in_state_machine(handed[-1], deps)
     except OcrflowError as exc:
         catch = {"Error": type(exc).__name__, "Cause": json.dumps({"errorMessage": exc.message,
                                                                    "errorType": type(exc).__name__})}
