@@ -1,4 +1,4 @@
-"""ocrflow vs OCRmyPDF on generated 300-dpi scans: speed, CPU, memory, output size and word recall.
+"""ocrflow vs OCRmyPDF on generated 300-dpi scans: speed, CPU, memory, output size, word recall and CER.
 
 Run it with `make -C bench run` (or `make bench` at the top), which builds bench/.venv-bench and installs what
 OCRmyPDF needs. Both tools run with OMP_THREAD_LIMIT=1, the same tessdata-fast models and bytecode compiled
@@ -41,7 +41,7 @@ import ocrflow.samples
 from ocrflow import __version__ as ocrflow_version
 from ocrflow.providers.embedded import default_workers
 from ocrflow.quality import word_recall
-from ocrflow.samples import build_sample, sample_text, scan_set
+from ocrflow.samples import build_sample, hard_scan_set, sample_text, scan_set
 
 BENCH_DIR = Path(__file__).resolve().parent
 MB = 1024 * 1024
@@ -63,6 +63,7 @@ class Scan:
     pages: int
     pdf: Path
     truth: str
+    hard: bool = False  # skewed, turned and grainy pages (OCRmyPDF gets --rotate-pages --deskew for them)
 
     @property
     def name(self) -> str:
@@ -89,6 +90,7 @@ class Result:
     input_bytes: int = 0
     output_bytes: int = 0
     recall: float = 0.0
+    cer: float = 0.0
     walls_s: list[float] = field(default_factory=list)
     log: str = ""
 
@@ -223,6 +225,8 @@ def ocrmypdf_run(tools: Tools, scan: Scan, out_dir: Path, log: Path, timeout: fl
     pdf, sidecar = out_dir / f"{scan.name}.pdf", out_dir / f"{scan.name}.txt"
     cmd = [tools.ocrmypdf, "--output-type", "pdf", "-j", str(tools.jobs), "-l", "eng",
            "--sidecar", str(sidecar), str(scan.pdf), str(pdf)]
+    if scan.hard:  # what OCRmyPDF documents for turned and skewed scans (ocrflow does both by itself)
+        cmd[1:1] = ["--rotate-pages", "--deskew"]
     usage = measure(cmd, tools.env, log, timeout)
     text = sidecar.read_text(encoding="utf-8") if usage.returncode == 0 else ""
     return usage, pdf, text
@@ -247,7 +251,8 @@ def bench_one(tool: str, tools: Tools, scan: Scan, results: Path, repeat: int, t
         walls.append(round(usage.wall_s, 3))
         result = Result(tool, scan.name, scan.pages, ok=True, wall_s=usage.wall_s, cpu_s=usage.cpu_s,
                         peak_rss_mb=usage.peak_rss_mb, input_bytes=scan.pdf.stat().st_size,
-                        output_bytes=pdf.stat().st_size, recall=word_recall(scan.truth, text), log=str(log))
+                        output_bytes=pdf.stat().st_size, recall=word_recall(scan.truth, text),
+                        cer=character_error_rate(scan.truth, text), log=str(log))
         if best is None or result.wall_s < best.wall_s:
             best = result
     assert best is not None
@@ -255,11 +260,21 @@ def bench_one(tool: str, tools: Tools, scan: Scan, results: Path, repeat: int, t
     return best
 
 
+def character_error_rate(truth: str, recognised: str) -> float:
+    """Edits (insertions, deletions, substitutions; rapidfuzz's Levenshtein) to turn the recognised text into
+    the truth, per character of the truth - whitespace runs counted as one space, so line breaks and the
+    text extractor's spacing do not count, case and punctuation do."""
+    from rapidfuzz.distance import Levenshtein
+
+    expected, found = " ".join(truth.split()), " ".join(recognised.split())
+    return Levenshtein.distance(expected, found) / max(1, len(expected))
+
+
 # ------------------------------------------------------------------------------------- inputs and set-up
 
-def prepare_scan(pages: int, seed: int, inputs: Path) -> Scan:
+def prepare_scan(pages: int, seed: int, inputs: Path, hard: bool = False) -> Scan:
     """The scan set's PDF and known text, generated again only when the sample code or the seed changes."""
-    spec = scan_set(pages)
+    spec = hard_scan_set(pages) if hard else scan_set(pages)
     key = hashlib.sha256(Path(ocrflow.samples.__file__).read_bytes() + f"/{seed}".encode()).hexdigest()
     pdf, truth, stamp = (inputs / f"{spec.name}{suffix}" for suffix in (".pdf", ".truth.txt", ".key"))
     if not (pdf.is_file() and truth.is_file() and stamp.is_file() and stamp.read_text() == key):
@@ -267,7 +282,7 @@ def prepare_scan(pages: int, seed: int, inputs: Path) -> Scan:
         pdf.write_bytes(build_sample(spec, seed=seed))
         truth.write_text(sample_text(spec), encoding="utf-8")
         stamp.write_text(key)
-    return Scan(pages, pdf, truth.read_text(encoding="utf-8"))
+    return Scan(pages, pdf, truth.read_text(encoding="utf-8"), hard)
 
 
 def tessdata_for_tesseract(results: Path, tesseract: str) -> Path:
@@ -344,6 +359,8 @@ def _verdict(name: str, items: list[tuple[bool, str]]) -> Check:
 
 
 def checks(results: list[Result]) -> list[Check]:
+    """The targets, on the clean scans (the hard pages are reported, not targeted)."""
+    results = [r for r in results if "hard" not in r.scan]
     ours = {r.pages: r for r in sorted(results, key=lambda r: r.pages) if r.tool == "ocrflow" and r.ok}
     theirs = {r.pages: r for r in results if r.tool == "ocrmypdf" and r.ok}
 
@@ -382,6 +399,7 @@ def checks(results: list[Result]) -> list[Check]:
 # heading, width, format of a value, the value
 COLUMNS = [
     ("tool", 9, "", lambda r: r.tool),
+    ("scan", 14, "", lambda r: r.scan),
     ("pages", 5, "d", lambda r: r.pages),
     ("wall s", 7, ".1f", lambda r: r.wall_s),
     ("pages/s", 7, ".2f", lambda r: r.pages_per_s),
@@ -390,6 +408,7 @@ COLUMNS = [
     ("out/in", 6, ".3f", lambda r: r.size_ratio),
     ("KB/page +", 9, ".1f", lambda r: r.kb_per_page),
     ("word recall", 11, ".4f", lambda r: r.recall),
+    ("CER", 6, ".4f", lambda r: r.cer),
 ]
 
 
@@ -404,7 +423,7 @@ def table(results: list[Result]) -> str:
         if r.ok:
             lines.append(row([f"{value(r):{fmt}}" for _, _, fmt, value in COLUMNS]))
         else:
-            lines.append(f"{r.tool:<9}  {r.pages:>5}  failed: see {r.log}")
+            lines.append(f"{r.tool:<9}  {r.scan:>14}  {r.pages:>5}  failed: see {r.log}")
     return "\n".join(lines)
 
 
@@ -420,25 +439,28 @@ CHANGES = [
     ("peak RSS MB", 17, "peak_rss_mb", ".0f", True),
     ("KB/page +", 12, "kb_per_page_overhead", ".1f", False),
     ("word recall", 16, "recall", ".4f", False),
+    ("CER", 16, "cer", ".4f", False),
 ]
 
 
-def _change(old: float, new: float, fmt: str, percent: bool) -> str:
+def _change(old: float | None, new: float | None, fmt: str, percent: bool) -> str:
+    if old is None or new is None:
+        return "n/a"  # not measured by one of the two runs
     text = f"{old:{fmt}} -> {new:{fmt}}"
     return text + f" ({(new - old) / old:+.0%})" if percent and old else text
 
 
 def comparison(old: dict, new: dict) -> str:
     """What changed between two latest.json files, for each tool and scan found in both."""
-    before = {(r["tool"], r["pages"]): r for r in old["results"] if r["ok"]}
-    head = f"{'tool':<9}  {'pages':>5}  " + "  ".join(f"{name:>{width}}" for name, width, *_ in CHANGES)
+    before = {(r["tool"], r["scan"]): r for r in old["results"] if r["ok"]}
+    head = f"{'tool':<9}  {'scan':>14}  " + "  ".join(f"{name:>{width}}" for name, width, *_ in CHANGES)
     lines = [f"{old['environment']['date']} (git {old['environment']['git']}) -> "
              f"{new['environment']['date']} (git {new['environment']['git']}):", head, "-" * len(head)]
     for r in new["results"]:
-        o = before.get((r["tool"], r["pages"]))
+        o = before.get((r["tool"], r["scan"]))
         if o and r["ok"]:
-            cells = [f"{_change(o[key], r[key], fmt, percent):>{width}}" for _, width, key, fmt, percent in CHANGES]
-            lines.append(f"{r['tool']:<9}  {r['pages']:>5}  " + "  ".join(cells))
+            cells = [f"{_change(o.get(key), r.get(key), fmt, percent):>{width}}" for _, width, key, fmt, percent in CHANGES]
+            lines.append(f"{r['tool']:<9}  {r['scan']:>14}  " + "  ".join(cells))
     if len(lines) == 3:
         lines.append("no tool and scan in common")
     return "\n".join(lines)
@@ -451,6 +473,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pages", type=int, nargs="+", default=[10, 50], metavar="N",
                         help="page counts of the scans to run (default: 10 50)")
     parser.add_argument("--tools", nargs="+", choices=list(RUNNERS), default=list(RUNNERS))
+    parser.add_argument("--hard-pages", type=int, nargs="*", default=[10], metavar="N",
+                        help="page counts of the hard scans (skewed, turned, grainy); none: skip them")
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="runs of each; the fastest counts")
     parser.add_argument("--jobs", type=int, default=default_workers(), metavar="N",
                         help="OCRmyPDF's -j (default: ocrflow's own thread count, min(4, cores))")
@@ -504,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     print("generating the scans ...", flush=True)
     inputs = results_dir / "inputs"
     scans = [prepare_scan(pages, args.seed, inputs) for pages in args.pages]
+    scans += [prepare_scan(pages, args.seed, inputs, hard=True) for pages in args.hard_pages]
     if args.warmup:  # the first run compiles the bytecode: keep that out of the figures
         print("warming up on a 1-page scan ...", flush=True)
         warm = prepare_scan(1, args.seed, inputs)
@@ -526,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "environment": info,
-        "settings": {"pages": args.pages, "tools": args.tools, "repeat": args.repeat, "jobs": args.jobs,
+        "settings": {"pages": args.pages, "hard_pages": args.hard_pages, "tools": args.tools, "repeat": args.repeat, "jobs": args.jobs,
                      "seed": args.seed},
         "results": [r.figures() for r in results],
         "checks": [asdict(c) for c in found],

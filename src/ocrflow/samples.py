@@ -45,6 +45,7 @@ class PageSpec:
     turn: int = 0          # content turned clockwise by 0/90/180/270 degrees, as a sheet fed sideways
     skew: float = 0.0      # small skew in degrees, counter-clockwise positive
     dpi: int = 300
+    noise: float = 3.0     # the scanner's grain: standard deviation of the grey levels' noise
     width_in: float = 8.27  # A4
     height_in: float = 11.69
 
@@ -89,14 +90,14 @@ def render_page(spec: PageSpec, seed: int = 0, bilevel: bool = False) -> Image.I
         page = page.rotate(spec.skew, resample=Image.Resampling.BICUBIC, fillcolor=255, expand=False)
     if spec.turn:
         page = page.rotate(-spec.turn, expand=True)
-    return _scanner(page, seed, bilevel)
+    return _scanner(page, seed, bilevel, spec.noise)
 
 
-def _scanner(page: Image.Image, seed: int, bilevel: bool) -> Image.Image:
+def _scanner(page: Image.Image, seed: int, bilevel: bool, noise: float = 3.0) -> Image.Image:
     rng = np.random.default_rng(seed)
     pixels = np.asarray(page.filter(ImageFilter.GaussianBlur(0.6)), dtype=np.float32)
     pixels = pixels * 0.92 + 10  # grey paper, not quite black ink
-    pixels += rng.normal(0, 3, pixels.shape)
+    pixels += rng.normal(0, noise, pixels.shape)
     scanned = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L")
     if bilevel:
         return scanned.point(lambda v: 255 if v > 150 else 0).convert("1")
@@ -175,5 +176,20 @@ def scan_set(pages: int, seed: int = 7) -> SampleSpec:
     rng = random.Random(seed)
     return SampleSpec(f"scan-{pages}p", "pdf", [
         PageSpec(_pick(rng.randint(3, 5), rng.randrange(len(PARAGRAPHS))), title=f"Section {n + 1}")
+        for n in range(pages)
+    ])
+
+
+HARD_SKEWS = (2.5, -3.5, 1.5, -2.0, 4.0, -1.0)
+HARD_TURNS = {2: 90, 5: 180, 8: 270}  # page index -> turn
+
+
+def hard_scan_set(pages: int, seed: int = 11) -> SampleSpec:
+    """Pages a scanner makes hard: every page skewed (up to 4 degrees either way), some fed sideways or upside
+    down, and three times the grain of `scan_set`."""
+    rng = random.Random(seed)
+    return SampleSpec(f"scan-hard-{pages}p", "pdf", [
+        PageSpec(_pick(rng.randint(3, 5), rng.randrange(len(PARAGRAPHS))), title=f"Section {n + 1}",
+                 skew=HARD_SKEWS[n % len(HARD_SKEWS)], turn=HARD_TURNS.get(n, 0), noise=9.0)
         for n in range(pages)
     ])
