@@ -190,7 +190,8 @@ def measure() -> list[tuple[str, Usage]]:
     os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
                        "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_TRACE_DISABLED": "true",
                        "POWERTOOLS_METRICS_NAMESPACE": "ocrflow", "POWERTOOLS_SERVICE_NAME": "ocrflow",
-                       "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true", "OCRFLOW_RESULTS_BUCKET": RESULTS,
+                       "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
+                       "OCRFLOW_RESULTS_BUCKET": RESULTS,
                        "OCRFLOW_JOBS_TABLE": JOBS_TABLE, "OCRFLOW_TENANTS_TABLE": TENANTS_TABLE,
                        "OCRFLOW_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "OCRFLOW_UPLOADS_BUCKET": UPLOADS})
     one_page = build_sample(scan_set(1))

@@ -3,7 +3,8 @@
 The CDK app is deployed into the emulator (as `make demo` does), then `ocrflow.local.soak` uploads DOCUMENTS
 small one-page scans at once - half through the HTTPS API by a tenant with credits, half into the bucket, one
 in ten an HTML page named .pdf - follows every job to its end and checks nothing was lost and the tenant was
-charged exactly; then WARM more documents go one at a time on the warm functions.
+charged exactly - twice: a first burst on cold functions (every concurrent invocation starts a new emulator
+worker), a second one on the warm workers; then WARM more documents go one at a time.
 
     .venv/bin/python bench/local_stack.py [DOCUMENTS] [WARM]       (make bench runs it with 60 and 5)
 
@@ -26,11 +27,14 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     with local_stack() as stack:
         print(f"local stack deployed in {time.monotonic() - began:.0f} s (emulator, cdk bootstrap + deploy)")
-        report = run_soak(stack, documents, timeout=1800, warm=warm)
-    print("\n".join(report.lines()))
-    lost = bool(report.unfinished) or report.credits_charged != report.pages_succeeded_by_tenant or \
-        report.holds.get("held", 0) > 0
-    print("nothing lost, charged exactly" if not lost else "LOST OR MISCHARGED: see above")
+        reports = {"cold": run_soak(stack, documents, timeout=1800, label="cold"),
+                   "warm": run_soak(stack, documents, timeout=1800, warm=warm, label="warm")}
+    lost = False
+    for name, report in reports.items():
+        print(f"\n{name} functions: " + "\n".join(report.lines()))
+        lost |= bool(report.unfinished) or report.credits_charged != report.pages_succeeded_by_tenant or \
+            report.holds.get("held", 0) > 0
+    print("\nnothing lost, charged exactly" if not lost else "\nLOST OR MISCHARGED: see above")
     return 1 if lost else 0
 
 

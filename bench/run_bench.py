@@ -459,7 +459,8 @@ def comparison(old: dict, new: dict) -> str:
     for r in new["results"]:
         o = before.get((r["tool"], r["scan"]))
         if o and r["ok"]:
-            cells = [f"{_change(o.get(key), r.get(key), fmt, percent):>{width}}" for _, width, key, fmt, percent in CHANGES]
+            cells = [f"{_change(o.get(key), r.get(key), fmt, percent):>{width}}"
+                     for _, width, key, fmt, percent in CHANGES]
             lines.append(f"{r['tool']:<9}  {r['scan']:>14}  " + "  ".join(cells))
     if len(lines) == 3:
         lines.append("no tool and scan in common")
@@ -551,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "environment": info,
-        "settings": {"pages": args.pages, "hard_pages": args.hard_pages, "tools": args.tools, "repeat": args.repeat, "jobs": args.jobs,
+        "settings": {"pages": args.pages, "hard_pages": args.hard_pages, "tools": args.tools,
+                     "repeat": args.repeat, "jobs": args.jobs,
                      "seed": args.seed},
         "results": [r.figures() for r in results],
         "checks": [asdict(c) for c in found],

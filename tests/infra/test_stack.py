@@ -156,8 +156,9 @@ def test_the_state_machine_waits_on_providers_with_the_documented_states_and_cat
 
 
 def test_the_process_function_retries_what_the_state_machine_retries():
-    from ocrflow.workflow.process import RETRIED_ERRORS
     from ocrflow_infra.constructs.workflow import TRANSIENT
+
+    from ocrflow.workflow.process import RETRIED_ERRORS
 
     assert {cls.__name__ for cls in RETRIED_ERRORS} == {name for name in TRANSIENT if not name.startswith("Lambda.")}
 

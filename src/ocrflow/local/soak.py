@@ -68,26 +68,26 @@ class SoakReport:
             f"{self.documents_per_minute:.1f} documents per minute",
             f"seconds per document, upload to end: median {statistics.median(ended) if ended else 0:.1f}, "
             f"p95 {quantile[18] if ended else 0:.1f}, max {max(ended, default=0):.1f}",
-            f"one document at a time on the warm stack, upload to end: " + (", ".join(
+            "one document at a time on the warm stack, upload to end: " + (", ".join(
                 f"{s:.1f}" for s in self.warm_latencies) or "not measured") + " s",
             f"tenant charged {self.credits_charged} credits for {self.pages_succeeded_by_tenant} pages OCRed; "
             f"reservations {dict(self.holds)}; usage counted {self.tenant_usage_pages} pages",
         ]
 
 
-def soak_documents(count: int, bad_every: int = 10) -> list[SoakDocument]:
+def soak_documents(count: int, bad_every: int = 10, label: str = "soak") -> list[SoakDocument]:
     """`count` small one-page scans (each with its own text), every `bad_every`-th one an HTML page named .pdf;
     every other document goes through the API."""
     documents = []
     for n in range(count):
         bad = bad_every > 0 and n % bad_every == bad_every - 1
         if bad:
-            body, name = NOT_A_DOCUMENT, f"soak-{n:04d}.pdf"
+            body, name = NOT_A_DOCUMENT, f"{label}-{n:04d}.pdf"
         else:
             page = PageSpec([PARAGRAPHS[n % len(PARAGRAPHS)][:120]], title=f"Soak {n}", dpi=200, width_in=4.5,
                             height_in=2.2)
             buffer = _png(render_page(page, seed=n))
-            body, name = buffer, f"soak-{n:04d}.png"
+            body, name = buffer, f"{label}-{n:04d}.png"
         api = (n // bad_every) % 2 == 0 if bad else n % 2 == 0  # bad files alternate between API and bucket too
         documents.append(SoakDocument(name=name, body=body, api=api, bad=bad))
     return documents
@@ -101,16 +101,21 @@ def _png(image: Any) -> bytes:
     return out.getvalue()
 
 
-def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: int = 16, warm: int = 0
-             ) -> SoakReport:
+def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: int = 16, warm: int = 0,
+             label: str = "soak") -> SoakReport:
     """Upload `count` documents at once (API jobs are created first, then every file is put concurrently),
     follow the jobs until all have ended or `timeout`, and check the tenant's credits. Then, if `warm`, time
     that many more documents sent one at a time (the functions warm by now)."""
     assert stack.deployment is not None
-    documents = soak_documents(count)
+    documents = soak_documents(count, label=label)
     key = api_key_for(stack, SOAK_TENANT, credits=count)
     tenants = stack.tenants()
+    if tenants.get(SOAK_TENANT).credits < count:  # a soak before this one spent them
+        tenants.credit(SOAK_TENANT, count)
     balance_before = tenants.get(SOAK_TENANT).credits
+    from ocrflow.workflow.usage import tenant_usage
+
+    usage_before = sum(u.pages for u in tenant_usage(stack.tenants_table(), SOAK_TENANT) if len(u.period) == 7)
     uploads: list[tuple[SoakDocument, dict[str, Any] | None]] = []
     with httpx.Client(base_url=stack.api_base, headers={"X-Api-Key": key}, timeout=60) as api:
         for doc in documents:
@@ -121,7 +126,7 @@ def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: i
                 made.raise_for_status()
                 doc.job_id, slot = made.json()["job"]["id"], made.json()["upload"]
             else:
-                doc.key = f"{stack.deployment.uploads_prefix}soak/{doc.name}"
+                doc.key = f"{stack.deployment.uploads_prefix}{label}/{doc.name}"
             uploads.append((doc, slot))
     s3 = stack.client("s3")
 
@@ -156,12 +161,12 @@ def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: i
     holds = table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
                         ExpressionAttributeValues={":pk": f"TENANT#{SOAK_TENANT}", ":hold": "HOLD#"},
                         ConsistentRead=True)["Items"]
-    report.holds = Counter(str(item["state"]) for item in holds)
-    from ocrflow.workflow.usage import tenant_usage
-
-    report.tenant_usage_pages = sum(u.pages for u in tenant_usage(table, SOAK_TENANT) if len(u.period) == 7)
-    for n, doc in enumerate(soak_documents(warm, bad_every=0)):
-        doc.key = f"{stack.deployment.uploads_prefix}soak-warm/{n}-{doc.name}"
+    report.holds = Counter(str(item["state"]) for item in holds if str(item["sk"])[5:] in
+                           {doc.job_id for doc in documents})
+    report.tenant_usage_pages = sum(u.pages for u in tenant_usage(table, SOAK_TENANT)
+                                    if len(u.period) == 7) - usage_before
+    for doc in soak_documents(warm, bad_every=0, label=f"{label}-warm"):
+        doc.key = f"{stack.deployment.uploads_prefix}{label}-warm/{doc.name}"
         doc.api = False
         put((doc, None))
         record = _follow(stack, [doc], timeout=120).get(doc.key, {})

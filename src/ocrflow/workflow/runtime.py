@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import lru_cache, partial
 from typing import Any
@@ -12,10 +13,10 @@ from ocrflow.errors import ConfigError
 from ocrflow.limits import InputLimits
 from ocrflow.workflow.credits import DynamoLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
+from ocrflow.workflow.models import JobState
 from ocrflow.workflow.quotas import NoQuotas, ProviderQuotas, quotas_from_json
 from ocrflow.workflow.routing import tenant_route
 from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.models import JobState
 from ocrflow.workflow.steps import Deps
 from ocrflow.workflow.storage import ObjectStore
 
@@ -45,11 +46,9 @@ def start_waiting(client: Any, state_machine: str | None, state: JobState) -> No
         raise ConfigError("the job must wait on its provider, but no state machine is configured "
                           "(OCRFLOW_WAIT_STATE_MACHINE)")
     name = f"{state.request.job_id}-{state.attempt}"
-    try:
+    with contextlib.suppress(client.exceptions.ExecutionAlreadyExists):  # handed over by an earlier try
         client.start_execution(stateMachineArn=state_machine, name=name,
                                input=json.dumps({"job": {"state": state.model_dump(mode="json")}}))
-    except client.exceptions.ExecutionAlreadyExists:
-        pass  # handed over by an earlier try of this call
 
 
 def invoke_notify(client: Any, function: str, job_id: str) -> None:

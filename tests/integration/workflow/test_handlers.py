@@ -6,14 +6,13 @@ import json
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from moto import mock_aws
 
 from ocrflow.fakes.adobe import AdobeFake
 from ocrflow.fakes.ocrspace import OcrSpaceFake
 from ocrflow.fakes.serve import fake_environment
 from ocrflow.providers.names import ProviderName
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
-
 from ocrflow.workflow.events import request_from_event
 from ocrflow.workflow.runtime import deps_from_env
 from ocrflow.workflow.steps import validate
