@@ -47,7 +47,8 @@ class UploadJobBody(_JobOptions):
 
     filename: str = Field(min_length=1, max_length=255, examples=["invoice.pdf"])
     content_type: MediaType = Field(description="The upload must be sent with this type")
-    size: int = Field(gt=0, le=MAX_UPLOAD_BYTES, description="Exact size in bytes of the file to upload")
+    size: int = Field(gt=0, le=MAX_UPLOAD_BYTES, strict=True,  # true/1.0 are not sizes (schemathesis found true)
+                      description="Exact size in bytes of the file to upload")
 
 
 class SourceUrlJobBody(_JobOptions):

@@ -48,6 +48,8 @@ def test_each_key_is_throttled_on_its_own(api):
     ({"filename": "a.pdf", "content_type": "text/html", "size": 3}, 422, "invalid_request"),
     ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "colour": "red"}, 422, "invalid_request"),
     ({"filename": "a.pdf", "content_type": "application/pdf", "size": 0}, 422, "invalid_request"),
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": True}, 422, "invalid_request"),  # not 1
+    ({"filename": "a.pdf", "content_type": "application/pdf", "size": "3"}, 422, "invalid_request"),
     ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "language": "../etc"}, 422,
      "invalid_request"),
     ({"filename": "a.pdf", "content_type": "application/pdf", "size": 3, "outputs": ["pdf", "pdf"]}, 422,
