@@ -18,12 +18,14 @@ thousand documents at our log volume); API Gateway only matters for API jobs ($3
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +81,7 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.usage = Usage()
-        self.counting = True  # off while the model itself looks at the state machine
+        self.counting = True  # see paused()
 
 
     def install(self) -> None:
@@ -92,6 +94,15 @@ class RequestCounter:
             return original(client, operation_name, api_params)
 
         BaseClient._make_api_call = counted
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Requests the model makes itself (the upload, reading the handed-over state) are not counted."""
+        self.counting = False
+        try:
+            yield
+        finally:
+            self.counting = True
 
     def count(self, service: str, op: str, params: dict) -> None:
         if not self.counting:
@@ -113,16 +124,15 @@ def step_memory(step: str) -> int:
 
 
 def run_document(name: str, body: bytes, counter: RequestCounter) -> Usage:
-    """One document through the handlers, as the state machine would run it; its usage."""
+    """One document through the handlers, as AWS would run them; its usage."""
     import boto3
 
     from tests.aws_resources import UPLOADS
     from tests.lambda_handlers import Context, load
 
-    counter.counting = False  # the upload itself is the caller's, not the workflow's
-    put = boto3.client("s3").put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=body)
+    with counter.paused():  # the upload itself is the caller's, not the workflow's
+        put = boto3.client("s3").put_object(Bucket=UPLOADS, Key=f"uploads/{name}", Body=body)
     usage = counter.usage = Usage()
-    counter.counting = True
     event = json.loads((REPO / "events" / "s3" / "object-created.eventbridge.json").read_text())
     event["detail"]["object"].update({"key": f"uploads/{name}", "size": len(body), "etag": put["ETag"].strip('"'),
                                       "version-id": put["VersionId"]})
@@ -156,13 +166,10 @@ def handed_state(counter: RequestCounter, job_id: str) -> dict:
     """The state the process function started the state machine's execution with (moto runs no steps)."""
     import boto3
 
-    counter.counting = False
-    try:
+    with counter.paused():
         sfn = boto3.client("stepfunctions")
         arn = os.environ["OCRFLOW_WAIT_STATE_MACHINE"].replace(":stateMachine:", ":execution:") + f":{job_id}-0"
         return json.loads(sfn.describe_execution(executionArn=arn)["input"])["job"]["state"]
-    finally:
-        counter.counting = True
 
 
 def measure() -> list[tuple[str, Usage]]:

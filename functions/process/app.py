@@ -20,7 +20,7 @@ METRIC = {"duplicate": "DuplicateNotifications", "succeeded": "JobsSucceeded", "
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@idempotent_step("process")
+@idempotent_step("process", key="id")  # the EventBridge event's id: the same in Lambda's retries
 @event_parser(model=S3EventNotificationEventBridgeModel)
 def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict:
     deps = deps_from_env()

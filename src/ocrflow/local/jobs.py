@@ -43,7 +43,7 @@ def upload_files(stack: LocalStack, files: list[Path], folder: str = "demo/") ->
     return [upload(stack, path.name, path.read_bytes(), folder) for path in files]
 
 
-def _records_by_key(stack: LocalStack) -> dict[str, dict[str, Any]]:
+def records_by_key(stack: LocalStack) -> dict[str, dict[str, Any]]:
     """Job records by source key (the newest per key). A scan: the demo's table holds a handful of jobs."""
     from boto3.dynamodb.types import TypeDeserializer
 
@@ -64,7 +64,7 @@ def wait_for_jobs(stack: LocalStack, uploads: list[TrackedUpload], timeout: floa
     """Follow the jobs until every one has ended (True) or the time is up (False)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        records = _records_by_key(stack)
+        records = records_by_key(stack)
         for tracked in uploads:
             if tracked.done:
                 continue

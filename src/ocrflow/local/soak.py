@@ -20,8 +20,10 @@ from typing import Any
 import httpx
 
 from ocrflow.local.api import api_key_for
+from ocrflow.local.jobs import records_by_key
 from ocrflow.local.stack import LocalStack
 from ocrflow.samples import PARAGRAPHS, PageSpec, render_page
+from ocrflow.workflow.models import api_upload_key
 
 SOAK_TENANT = "soak"
 NOT_A_DOCUMENT = b"<!DOCTYPE html><html><body>this is a web page, not a scan</body></html>"
@@ -33,7 +35,7 @@ class SoakDocument:
     body: bytes
     api: bool  # sent by the tenant through the API (charged), else dropped in the bucket by the operator
     bad: bool
-    key: str = ""
+    key: str = ""  # the upload's S3 key (an API job's is named after the tenant and the job)
     job_id: str = ""
     uploaded_at: float = 0.0  # epoch seconds, when its upload finished
 
@@ -125,6 +127,7 @@ def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: i
                                                   "content_type": "application/pdf" if doc.bad else "image/png"})
                 made.raise_for_status()
                 doc.job_id, slot = made.json()["job"]["id"], made.json()["upload"]
+                doc.key = api_upload_key(stack.deployment.uploads_prefix, SOAK_TENANT, doc.job_id, doc.name)
             else:
                 doc.key = f"{stack.deployment.uploads_prefix}{label}/{doc.name}"
             uploads.append((doc, slot))
@@ -145,9 +148,9 @@ def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: i
     report = SoakReport(documents=count, api_jobs=sum(d.api for d in documents), bad=sum(d.bad for d in documents))
     last_end = started
     for doc in documents:
-        record = records.get(doc.job_id or doc.key)
+        record = records.get(doc.key)
         if record is None or record.get("status") not in ("succeeded", "failed"):
-            report.unfinished.append(doc.job_id or doc.key)
+            report.unfinished.append(doc.key)
             continue
         report.outcomes["succeeded" if record["status"] == "succeeded" else record["error"]["code"]] += 1
         ended = datetime.fromisoformat(record["finished_at"]).timestamp()
@@ -176,25 +179,12 @@ def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: i
 
 
 def _follow(stack: LocalStack, documents: list[SoakDocument], timeout: float) -> dict[str, dict[str, Any]]:
-    """The job records of the soak's documents (by API job id or bucket key), once all have ended or at the
-    time limit."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    assert stack.deployment is not None
-    plain = TypeDeserializer()
-    wanted = {doc.job_id or doc.key for doc in documents}
+    """The job records of the soak's documents by upload key, once all have ended or at the time limit."""
+    wanted = {doc.key for doc in documents}
     deadline = time.monotonic() + timeout
-    found: dict[str, dict[str, Any]] = {}
     while True:
-        found = {}
-        pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.deployment.jobs_table)
-        for page in pages:
-            for item in page["Items"]:
-                record = {k: plain.deserialize(v) for k, v in item.items()}
-                for name in (record.get("job_id"), record.get("source", {}).get("key")):
-                    if name in wanted:
-                        found[name] = record
-        ended = sum(1 for name in wanted if found.get(name, {}).get("status") in ("succeeded", "failed"))
+        found = {key: record for key, record in records_by_key(stack).items() if key in wanted}
+        ended = sum(1 for record in found.values() if record.get("status") in ("succeeded", "failed"))
         if ended == len(wanted) or time.monotonic() > deadline:
             return found
         time.sleep(1.0)

@@ -84,7 +84,6 @@ class PartState(BaseModel):
     page_count: int
     handle: JobHandle | None = None
     result_key: str | None = Field(default=None, description="S3 key of the part's finished result")
-    held: bool = Field(default=False, description="Finished, its result kept in memory (the one-call path)")
 
 
 class JobState(BaseModel):

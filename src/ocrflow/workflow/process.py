@@ -32,6 +32,7 @@ from ocrflow.workflow.models import JobRequest, JobState, JobSummary
 from ocrflow.workflow.steps import (
     Deps,
     Held,
+    Loaded,
     claim_and_reserve,
     fail,
     fail_from_catch,
@@ -82,13 +83,11 @@ def process_upload(request: JobRequest, owner: str, deps: Deps) -> ProcessOutcom
         if _retried(exc):
             raise  # Lambda tries the event again; after the last try the fail step records it
         summary = fail(state.request.job_id, state.request.tenant, state.request.provider, exc.to_record(), deps)
-    _notify(record, summary, deps)
-    return ProcessOutcome(job_id=summary.job_id, outcome=summary.status.value, summary=summary,
-                          provider=summary.provider)
+    return _ended(record, summary, deps)
 
 
 def claim_and_reserve_or_fail(request: JobRequest, owner: str, deps: Deps
-                              ) -> tuple[JobState, Any, dict[str, Any]] | ProcessOutcome:
+                              ) -> tuple[JobState, Loaded, dict[str, Any]] | ProcessOutcome:
     """Validate's part; a bad input ends the job at once (typed, nothing charged)."""
     try:
         started = claim_and_reserve(request, owner, deps)
@@ -97,9 +96,7 @@ def claim_and_reserve_or_fail(request: JobRequest, owner: str, deps: Deps
             raise
         record = deps.jobs.get(request.job_id) or {}
         request = with_record_options(request, record)
-        summary = fail(request.job_id, request.tenant, request.provider, exc.to_record(), deps)
-        _notify(record, summary, deps)
-        return ProcessOutcome(job_id=summary.job_id, outcome="failed", summary=summary, provider=summary.provider)
+        return _ended(record, fail(request.job_id, request.tenant, request.provider, exc.to_record(), deps), deps)
     if started is None:
         return ProcessOutcome(job_id=request.job_id, outcome="duplicate")
     return started
@@ -117,9 +114,16 @@ def fail_after_retries(request: JobRequest, owner: str, error_type: str | None, 
     if record.get("status") != "awaiting_upload" and record.get("execution") != owner:
         return None
     cause = json.dumps({"errorMessage": error_message or ""})
-    summary = fail_from_catch(request, {"Error": error_type, "Cause": cause}, deps)
+    summary = fail_from_catch(request, {"Error": error_type, "Cause": cause}, deps, record)
     _notify(record, summary, deps)
     return summary
+
+
+def _ended(record: dict[str, Any], summary: JobSummary, deps: Deps) -> ProcessOutcome:
+    """A job this call ended (succeeded or failed): its webhook asked for, the call's outcome."""
+    _notify(record, summary, deps)
+    return ProcessOutcome(job_id=summary.job_id, outcome=summary.status.value, summary=summary,
+                          provider=summary.provider)
 
 
 def _notify(record: dict[str, Any], summary: JobSummary, deps: Deps) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 
-from ocrflow.errors import ConfigError
 from ocrflow.limits import InputLimits
 from ocrflow.workflow.credits import DynamoLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
@@ -33,18 +32,16 @@ def deps_from_env() -> Deps:
         deps.credits = DynamoLedger(tenants)
         deps.quotas = ProviderQuotas(tenants, quotas_from_json(settings.quotas))
         deps.tenant_route = partial(tenant_route, tenants)
-    deps.hand_over = partial(start_waiting, boto3.client("stepfunctions"), settings.wait_state_machine)
+    if settings.wait_state_machine:  # the process function's; without it a job that must wait is a ConfigError
+        deps.hand_over = partial(start_waiting, boto3.client("stepfunctions"), settings.wait_state_machine)
     if settings.notify_function:
         deps.notify = partial(invoke_notify, boto3.client("lambda"), settings.notify_function)
     return deps
 
 
-def start_waiting(client: Any, state_machine: str | None, state: JobState) -> None:
+def start_waiting(client: Any, state_machine: str, state: JobState) -> None:
     """Start the state machine on a job that waits on its provider. The execution is named after the job and
     its submission, so a retried call starts nothing new (Standard executions are unique by name)."""
-    if not state_machine:
-        raise ConfigError("the job must wait on its provider, but no state machine is configured "
-                          "(OCRFLOW_WAIT_STATE_MACHINE)")
     name = f"{state.request.job_id}-{state.attempt}"
     with contextlib.suppress(client.exceptions.ExecutionAlreadyExists):  # handed over by an earlier try
         client.start_execution(stateMachineArn=state_machine, name=name,
@@ -56,11 +53,15 @@ def invoke_notify(client: Any, function: str, job_id: str) -> None:
     client.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps({"job_id": job_id}).encode())
 
 
-def idempotent_step(step: str):  # noqa: ANN201 - a Powertools decorator
+STATE_KEY = "state.[request.job_id, attempt]"  # a state machine step's input: the job and its submission
+
+
+def idempotent_step(step: str, key: str = STATE_KEY):  # noqa: ANN201 - a Powertools decorator
     """Powertools Idempotency for a step that may be invoked twice with the same input (a Lambda service error
-    after the work was done, a retried task, EventBridge delivering an event twice): keyed by job and submission
-    (a job handed to the next provider is a new submission) - for the one-call step by the event's id - so a
-    provider is never paid twice for one submission and results are not rebuilt. A call that raised leaves no
+    after the work was done, a retried task, EventBridge delivering an event twice), keyed by `key` (JMESPath into
+    the event): by default the job and submission (a job handed to the next provider is a new submission); the
+    one-call step passes the event's id. So a provider is never paid twice for one submission and results are
+    not rebuilt. A call that raised leaves no
     record, so its retry runs again. Without a table configured (plain unit runs) it is off."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -71,7 +72,6 @@ def idempotent_step(step: str):  # noqa: ANN201 - a Powertools decorator
     table = WorkflowSettings().idempotency_table
     if not table:
         return lambda handler: handler
-    key = "id" if step == "process" else "state.[request.job_id, attempt]"  # process: the EventBridge event's id
     config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=24 * 3600,
                                raise_on_no_idempotency_key=True)
     return idempotent(persistence_store=DynamoDBPersistenceLayer(table_name=table), config=config,

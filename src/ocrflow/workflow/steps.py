@@ -1,15 +1,15 @@
-"""The workflow's steps. Each takes the JSON the state machine hands it and returns the JSON for the next
-state; the Lambda handlers in functions/ are one call each. Typed errors propagate (their class name is the
+"""The workflow's steps. The state machine's steps take the JSON it hands them and return the JSON for the
+next state; the Lambda handlers in functions/ are one call each. Typed errors propagate (their class name is the
 Lambda error type the state machine's Retry and Catch match); the failure step records them. A step also
 notes its typed error on the job record (`last_error`) before raising, so the record stays exact where the
 Lambda error type is lost on the way (the local emulator reports every handler error as Runtime.HandlerError).
 
-validate -> submit -> (Wait -> poll)* -> finalize;  any error -> fail
+claim_and_reserve -> submit -> (Wait -> poll | resubmit)* -> finalize;  any error -> fail
 
-A document that one call finishes (the embedded engine, a provider that answers at once) does not go through
-the state machine at all: `workflow.process` runs validate, submit and finalize in one Lambda call, with the
-source read once and the part results kept in memory (`Held`); only a job that must be waited on is handed
-to the state machine (see docs/ARCHITECTURE.md, "One call").
+`workflow.process` runs the first part in one Lambda call - claim_and_reserve, submit and, for a document that
+one call finishes (the embedded engine, a provider that answers at once), `finish` - with the source read once
+and the part results kept in memory (`Held`); only a job that must be waited on is handed to the state machine,
+which polls, resubmits and finalizes (see docs/ARCHITECTURE.md, "One call").
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class Deps:
 
 
 def _no_state_machine() -> None:
-    raise errors.ConfigError("the job must wait on its provider, but no state machine is configured")
+    raise errors.ConfigError("the job must wait on its provider, but no state machine is configured "
+                             "(OCRFLOW_WAIT_STATE_MACHINE)")
 
 
 @dataclass
@@ -142,17 +143,10 @@ def _notes_errors(step: Callable[..., Any]) -> Callable[..., Any]:
 # --- validate ---------------------------------------------------------------------------------------------
 
 
-def validate(request: JobRequest, execution: str, deps: Deps) -> dict[str, Any]:
-    """Claim the job (a duplicate notification stops here), read and inspect the document, reserve credits."""
-    started = claim_and_reserve(request, execution, deps)
-    if started is None:
-        return {"duplicate": True, "job_id": request.job_id}
-    return {"duplicate": False, "state": started[0].model_dump(mode="json")}
-
-
 def claim_and_reserve(request: JobRequest, owner: str, deps: Deps) -> tuple[JobState, Loaded, dict[str, Any]] | None:
-    """Validate's work: the job's state, the source read and inspected, and the job record - or None when
-    another execution owns the job (a duplicate notification) or no API job waits for this upload."""
+    """Claim the job for `owner`, read and inspect the document, reserve credits: the job's state, the source
+    and the job record - or None when another owner has the job (a duplicate notification) or no API job waits
+    for this upload."""
     record = deps.jobs.claim(request, owner)
     if record is None:
         return None
@@ -330,16 +324,15 @@ def _part_state(deps: Deps, state: JobState, index: int, first_page: int, page_c
     part_notes = {i - first_page: w for i, w in notes.items() if first_page <= i < first_page + page_count}
     if held is not None:
         held[index] = (outcome, part_notes)
-        return PartState(index=index, first_page=first_page, page_count=page_count, held=True)
+        return PartState(index=index, first_page=first_page, page_count=page_count)
     return PartState(index=index, first_page=first_page, page_count=page_count,
                      result_key=_store_part(deps, state, index, outcome, part_notes))
 
 
 def store_held(state: JobState, deps: Deps, held: Held) -> JobState:
     """Write the parts kept in memory as work files, so the state machine can carry the job on."""
-    parts = [part.model_copy(update={"held": False, "result_key": _store_part(deps, state, part.index,
-                                                                              *held[part.index])})
-             if part.held else part for part in state.parts]
+    parts = [part.model_copy(update={"result_key": _store_part(deps, state, part.index, *held[part.index])})
+             if part.index in held else part for part in state.parts]
     return state.model_copy(update={"parts": parts})
 
 
@@ -486,9 +479,11 @@ def error_record(error: str | None, cause: str | None, noted: dict[str, Any] | N
     return {"code": code, "message": message.splitlines()[0][:500] if message else code, "retryable": retryable}
 
 
-def fail_from_catch(request: JobRequest, catch: dict[str, Any], deps: Deps) -> JobSummary:
-    """The Catch path from the state machine's error payload ({"Error", "Cause"})."""
-    record = deps.jobs.get(request.job_id) or {}
+def fail_from_catch(request: JobRequest, catch: dict[str, Any], deps: Deps,
+                    record: dict[str, Any] | None = None) -> JobSummary:
+    """The Catch path from the state machine's error payload ({"Error", "Cause"}); `record` is the job record
+    when the caller has read it already."""
+    record = record if record is not None else deps.jobs.get(request.job_id) or {}
     error = error_record(catch.get("Error"), catch.get("Cause"), record.get("last_error"))
     request = with_record_options(request, record)
     return fail(request.job_id, request.tenant, request.provider, error, deps)

@@ -1,4 +1,4 @@
-"""An API job through the workflow's steps (moto): the upload names the job, validate claims it once with the
+"""An API job through the workflow's steps (moto): the upload names the job, the claim takes it once with the
 caller's options, finalize writes only the outputs asked for, and the job view shows the outcome."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ocrflow.errors import NotADocumentError
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobState
 from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.steps import Deps, fail_from_catch, finalize, request_from_s3, submit, validate
+from ocrflow.workflow.steps import Deps, claim_and_reserve, fail_from_catch, finalize, request_from_s3, submit
 from ocrflow.workflow.storage import ObjectStore
 from tests.aws_resources import JOBS_TABLE, RESULTS, UPLOADS
 from tests.conftest import sample_bytes
@@ -38,11 +38,11 @@ def test_an_api_job_runs_with_its_own_options_and_outputs(api):
     upload_key = f"uploads/tenants/acme/{made['job']['id']}/notice.jpg"
     request = land(upload_key, body, deps)
     assert request.api_job and request.tenant == "acme" and request.job_id == made["job"]["id"]
-    started = validate(request, "exec-1", deps)
-    assert started["duplicate"] is False and started["state"]["request"]["outputs"] == ["txt"]
-    assert validate(request, "exec-2", deps)["duplicate"] is True  # a repeated notification: claimed already
+    started, _, _ = claim_and_reserve(request, "exec-1", deps)
+    assert started.request.outputs == ["txt"]
+    assert claim_and_reserve(request, "exec-2", deps) is None  # a repeated notification: claimed already
     assert api.call("GET", f"/v1/jobs/{request.job_id}", key).body["status"] == "running"
-    summary = finalize(submit(JobState.model_validate(started["state"]), deps), deps)
+    summary = finalize(submit(JobState.model_validate_json(started.model_dump_json()), deps), deps)
     assert set(summary.results) == {"txt"}
     view = api.call("GET", f"/v1/jobs/{request.job_id}", key).body
     assert view["status"] == "succeeded" and view["pages"] == 1 and view["finished_at"]
@@ -56,9 +56,9 @@ def test_an_upload_under_a_deleted_or_unknown_job_is_not_run(api):
     assert api.call("DELETE", f"/v1/jobs/{job}", key).status == 204
     deps = workflow_deps()
     late = land(f"uploads/tenants/acme/{job}/letter.pdf", b"%PDF-", deps)
-    assert validate(late, "exec-1", deps)["duplicate"] is True
+    assert claim_and_reserve(late, "exec-1", deps) is None
     forged = land(f"uploads/tenants/globex/{job}/letter.pdf", b"%PDF-", deps)  # another tenant's prefix
-    assert validate(forged, "exec-2", deps)["duplicate"] is True
+    assert claim_and_reserve(forged, "exec-2", deps) is None
     assert deps.jobs.get(job) is None
 
 
@@ -68,7 +68,7 @@ def test_a_failed_api_job_keeps_its_tenant_and_provider(api):
     deps = workflow_deps()
     request = land(f"uploads/tenants/acme/{job}/letter.pdf", b"not a pdf", deps)
     with pytest.raises(NotADocumentError) as raised:
-        validate(request, "exec-1", deps)
+        claim_and_reserve(request, "exec-1", deps)
     catch = {"Error": "NotADocumentError", "Cause": json.dumps({"errorMessage": str(raised.value)})}
     summary = fail_from_catch(request, catch, deps)
     assert summary.tenant == "acme" and summary.error["code"] == "not_a_document"

@@ -15,7 +15,7 @@ from ocrflow.fakes.serve import fake_environment
 from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.events import request_from_event
 from ocrflow.workflow.runtime import deps_from_env
-from ocrflow.workflow.steps import validate
+from ocrflow.workflow.steps import claim_and_reserve
 from tests.aws_resources import IDEMPOTENCY_TABLE as IDEMPOTENCY
 from tests.aws_resources import JOBS_TABLE as TABLE
 from tests.aws_resources import (
@@ -161,7 +161,7 @@ def test_fail_handler_records_the_typed_error_from_the_catch_payload(aws):
     event = event_for(aws, "receipt.png", sample_bytes("receipt.png"))
     deps = deps_from_env()
     request = request_from_event(S3EventNotificationEventBridgeModel.model_validate(event), deps.settings)
-    validate(request, "event-1", deps)
+    claim_and_reserve(request, "event-1", deps)
     error = {"Error": "ProviderUnavailableError", "Cause": json.dumps({"errorMessage": "adobe is down"})}
     summary = load("fail")({"request": request.model_dump(mode="json"), "error": error}, Context())
     assert summary["status"] == "failed" and summary["error"] == {
@@ -185,10 +185,10 @@ def test_a_repeated_submit_or_finalize_does_not_pay_or_write_twice(aws, monkeypa
         event = event_for(aws, "receipt.png", sample_bytes("receipt.png"))
         deps = deps_from_env()
         request = request_from_event(S3EventNotificationEventBridgeModel.model_validate(event), deps.settings)
-        started = validate(request, "event-1", deps)
+        state = claim_and_reserve(request, "event-1", deps)[0].model_dump(mode="json")
         submit = load("submit")
-        first = submit({"state": started["state"]}, Context())
-        again = submit({"state": started["state"]}, Context(aws_request_id="req-2"))
+        first = submit({"state": state}, Context())
+        again = submit({"state": state}, Context(aws_request_id="req-2"))
         assert again == first and len([r for r in fake.requests if r.method == "POST"]) == 1
         finalize = load("finalize")
         summary = finalize(first, Context())

@@ -19,7 +19,7 @@ from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
 from ocrflow.workflow.models import JobRequest, JobState
 from ocrflow.workflow.routing import NoProviderAvailableError, set_tenant_route
-from ocrflow.workflow.steps import Deps, fail, finalize, poll, submit, validate
+from ocrflow.workflow.steps import Deps, claim_and_reserve, fail, finalize, poll, submit
 from tests.aws_resources import RESULTS
 from tests.conftest import sample_bytes, truth_text
 from tests.integration.workflow.harness import START, Clock, configure, deps_for, run
@@ -108,8 +108,8 @@ def test_a_provider_failing_the_job_while_polled_hands_it_to_the_next(tables, mo
         monkeypatch.setenv("OCRFLOW_ADOBE_POLL_FALLBACK_SECONDS", "1")
         deps = deps_for(tables, clock, route="adobe,ocrspace")
         request = upload(tables, deps)
-        started = validate(request, "exec-1", deps)
-        state = submit(JobState.model_validate(started["state"]), deps)
+        started, _, _ = claim_and_reserve(request, "exec-1", deps)
+        state = submit(JobState.model_validate_json(started.model_dump_json()), deps)
         assert state.request.provider == "adobe" and not state.done
         for job in adobe._jobs.values():  # Adobe runs out of quota on its side while the job waits
             job.polls_left, job.error = 0, {"code": "INSUFFICIENT_QUOTA", "status": 429, "message": "quota exceeded"}
@@ -141,10 +141,10 @@ def test_a_named_provider_is_pinned_and_its_failure_releases_the_credits(tables,
         configure(monkeypatch, pdfmage)
         deps = deps_for(tables, clock, provider="pdfmage")
         request = upload(tables, deps, tenant="acme")
-        started = validate(request, "exec-1", deps)
+        started, _, _ = claim_and_reserve(request, "exec-1", deps)
         assert TenantDirectory(tenants).get("acme").credits == 4  # one page held
         with pytest.raises(QuotaExhaustedError):
-            submit(JobState.model_validate(started["state"]), deps)
+            submit(JobState.model_validate_json(started.model_dump_json()), deps)
         assert routing(deps, request) == [("pdfmage", "failed", "quota_exhausted")]
         fail(request.job_id, "acme", "pdfmage", {"code": "quota_exhausted"}, deps)
     assert TenantDirectory(tenants).get("acme").credits == 5
@@ -157,9 +157,9 @@ def test_without_the_embedded_engine_a_job_no_provider_takes_fails_typed(tables,
         deps = deps_for(tables, clock, route="pdfmage,yandex", embedded_fallback=False)
         monkeypatch.delenv("OCRFLOW_YANDEX_API_KEY", raising=False)
         request = upload(tables, deps)
-        started = validate(request, "exec-1", deps)
+        started, _, _ = claim_and_reserve(request, "exec-1", deps)
         with pytest.raises(NoProviderAvailableError) as caught:
-            submit(JobState.model_validate(started["state"]), deps)
+            submit(JobState.model_validate_json(started.model_dump_json()), deps)
     assert caught.value.retryable and "pdfmage: quota_exhausted" in caught.value.message
     assert routing(deps, request) == [("pdfmage", "failed", "quota_exhausted"), ("yandex", "skipped", "config_error")]
     assert deps.jobs.get(request.job_id)["last_error"]["code"] == "no_provider_available"

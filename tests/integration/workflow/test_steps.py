@@ -19,6 +19,7 @@ from ocrflow.workflow.models import JobState
 from ocrflow.workflow.settings import WorkflowSettings
 from ocrflow.workflow.steps import (
     Deps,
+    claim_and_reserve,
     error_record,
     fail,
     fail_from_catch,
@@ -26,7 +27,6 @@ from ocrflow.workflow.steps import (
     poll,
     request_from_s3,
     submit,
-    validate,
 )
 from ocrflow.workflow.storage import ObjectStore
 from tests.aws_resources import JOBS_TABLE as TABLE
@@ -57,9 +57,9 @@ def upload(aws, name, body, deps):
 
 
 def run_to_end(request, deps, execution="exec-1"):
-    started = validate(request, execution, deps)
-    assert started["duplicate"] is False
-    state = submit(JobState.model_validate(started["state"]), deps)
+    started = claim_and_reserve(request, execution, deps)
+    assert started is not None
+    state = submit(JobState.model_validate_json(started[0].model_dump_json()), deps)  # as the state machine does
     polls = 0
     while not state.done:
         state = poll(JobState.model_validate_json(state.model_dump_json()), deps)  # as the state machine does
@@ -89,10 +89,10 @@ def test_duplicate_notification_yields_one_job(aws):
     again = request_from_s3(request.source.bucket, request.source.key, request.source.version_id,
                             request.source.etag, request.source.size, deps.settings)
     assert again.job_id == request.job_id
-    assert validate(request, "exec-1", deps)["duplicate"] is False
-    assert validate(again, "exec-2", deps) == {"duplicate": True, "job_id": request.job_id}
+    assert claim_and_reserve(request, "exec-1", deps) is not None
+    assert claim_and_reserve(again, "exec-2", deps) is None
     # the owning execution retrying its own step may claim again
-    assert validate(request, "exec-1", deps)["duplicate"] is False
+    assert claim_and_reserve(request, "exec-1", deps) is not None
 
 
 def test_a_new_version_of_the_same_key_is_a_new_job(aws):
@@ -106,7 +106,7 @@ def test_bad_input_ends_with_its_typed_error_recorded(aws):
     deps = deps_for(aws)
     request = upload(aws, "page.pdf", b"<!DOCTYPE html><html>nope</html>", deps)
     with pytest.raises(NotADocumentError) as caught:
-        validate(request, "exec-1", deps)
+        claim_and_reserve(request, "exec-1", deps)
     cause = json.dumps({"errorMessage": caught.value.message, "errorType": "NotADocumentError"})
     summary = fail(request.job_id, request.tenant, request.provider, error_record("NotADocumentError", cause), deps)
     record = deps.jobs.get(request.job_id)
@@ -128,8 +128,8 @@ def test_slow_provider_makes_the_workflow_wait_and_poll(aws, monkeypatch):
         monkeypatch.setenv("OCRFLOW_ADOBE_POLL_FALLBACK_SECONDS", "1")
         deps = deps_for(aws, provider="adobe")
         request = upload(aws, "letter.pdf", sample_bytes("letter.pdf"), deps)
-        started = validate(request, "exec-1", deps)
-        state = submit(JobState.model_validate(started["state"]), deps)
+        state, _, _ = claim_and_reserve(request, "exec-1", deps)
+        state = submit(state, deps)
         assert state.done is False and state.wait_seconds == 1  # no retry-after yet: the configured fallback
         waits = []
         while not state.done:
@@ -149,7 +149,7 @@ def test_a_typed_error_survives_a_lost_lambda_error_type(aws):
     deps = deps_for(aws)
     request = upload(aws, "page.pdf", b"<!DOCTYPE html><html>nope</html>", deps)
     with pytest.raises(NotADocumentError) as caught:
-        validate(request, "exec-1", deps)
+        claim_and_reserve(request, "exec-1", deps)
     assert deps.jobs.get(request.job_id)["last_error"]["code"] == "not_a_document"
     lost = {"Error": "Runtime.HandlerError",
             "Cause": json.dumps({"errorMessage": caught.value.message, "errorType": "Runtime.HandlerError"})}
