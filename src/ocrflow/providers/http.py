@@ -17,6 +17,7 @@ from ocrflow.providers.settings import ProviderSettings
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 
 
 def make_client(settings: ProviderSettings, **kwargs) -> httpx.Client:
@@ -53,10 +54,18 @@ def transport_error(provider: str, exc: httpx.HTTPError, idempotent: bool = True
 
 
 def with_retries(call: Callable[[], T], settings: ProviderSettings, sleep: Sleep = time.sleep,
-                 rng: random.Random | None = None) -> T:
-    """Run `call`; on a retryable OcrflowError wait (Retry-After when the provider gave one, else exponential
-    back-off with full jitter) and try again, at most `settings.max_attempts` times in all."""
+                 rng: random.Random | None = None, *, clock: Clock = time.monotonic,
+                 deadline: float | None = None) -> T:
+    """Run `call`; on a retryable OcrflowError wait and try again, at most `settings.max_attempts` times in all.
+
+    The wait is exponential back-off with full jitter (capped at `backoff_cap_seconds`), but a provider's
+    Retry-After wins, however far above the cap: asking again sooner only earns another refusal. Waits are
+    bounded by `deadline` (a `clock()` time: the job's or poll's), by default `poll_deadline_seconds` from
+    now; when the wait would end past it, the error is raised at once (still retryable: the job can be
+    tried again later) instead of asking early."""
     rng = rng or random.Random()
+    if deadline is None:
+        deadline = clock() + settings.poll_deadline_seconds
     attempt = 0
     while True:
         attempt += 1
@@ -67,6 +76,9 @@ def with_retries(call: Callable[[], T], settings: ProviderSettings, sleep: Sleep
                 raise
             ceiling = min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2 ** (attempt - 1))
             delay = rng.uniform(0, ceiling)
-            if isinstance(exc, ThrottledError) and exc.retry_after is not None:
-                delay = max(delay, min(exc.retry_after, settings.backoff_cap_seconds))
+            asked = exc.retry_after if isinstance(exc, ThrottledError) else None
+            if asked is not None:
+                delay = max(delay, asked)
+            if clock() + delay > deadline:
+                raise
             sleep(delay)

@@ -130,7 +130,7 @@ def test_throttle_waits_at_least_retry_after():
 @given(st.integers(min_value=1, max_value=8), st.floats(min_value=0, max_value=5), st.floats(min_value=0, max_value=60))
 def test_backoff_never_exceeds_its_cap(attempt, base, cap):
     settings = SETTINGS.model_copy(update={"max_attempts": attempt + 1, "backoff_base_seconds": base,
-                                           "backoff_cap_seconds": cap})
+                                           "backoff_cap_seconds": cap, "poll_deadline_seconds": 3600})
     waits = []
     failures = iter(range(attempt))
 
