@@ -60,12 +60,11 @@ def with_retries(call: Callable[[], T], settings: ProviderSettings, sleep: Sleep
 
     The wait is exponential back-off with full jitter (capped at `backoff_cap_seconds`), but a provider's
     Retry-After wins, however far above the cap: asking again sooner only earns another refusal. Waits are
-    bounded by `deadline` (a `clock()` time: the job's or poll's), by default `poll_deadline_seconds` from
-    now; when the wait would end past it, the error is raised at once (still retryable: the job can be
-    tried again later) instead of asking early."""
+    bounded by `deadline` (a `clock()` time: the part's, job's or poll's): when one would end past it, the
+    error is raised at once (still retryable: the job can be tried again later) instead of asking early.
+    Without a deadline (a caller that cannot wait long, such as a Lambda step whose retries are scheduled
+    outside it) a Retry-After above the cap is not waited here either: the throttled error is raised."""
     rng = rng or random.Random()
-    if deadline is None:
-        deadline = clock() + settings.poll_deadline_seconds
     attempt = 0
     while True:
         attempt += 1
@@ -79,6 +78,9 @@ def with_retries(call: Callable[[], T], settings: ProviderSettings, sleep: Sleep
             asked = exc.retry_after if isinstance(exc, ThrottledError) else None
             if asked is not None:
                 delay = max(delay, asked)
-            if clock() + delay > deadline:
+            if deadline is None:
+                if asked is not None and asked > settings.backoff_cap_seconds:
+                    raise
+            elif clock() + delay > deadline:
                 raise
             sleep(delay)
