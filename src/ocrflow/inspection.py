@@ -140,17 +140,37 @@ def inspect_document(data: bytes, limits: InputLimits | None = None) -> InputInf
 
 
 def open_pdf(data: bytes) -> pdfium.PdfDocument:
-    """Open a PDF with pdfium, turning its failures into typed errors. Call with PDFIUM_LOCK held."""
+    """Open a PDF with pdfium, turning its failures into typed errors. Call with PDFIUM_LOCK held.
+
+    pdfium takes the page count from the page tree's /Count; a file whose /Count disagrees with the pages
+    qpdf finds in the tree (a one-page file claiming a million) is opened from qpdf's rewrite, which counts
+    them, so every reader of the file sees the same real pages."""
     try:
-        return pdfium.PdfDocument(data)
+        pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError:
         pass  # pdfium's error code is process-global and can be stale: let qpdf say what is wrong
-    # pdfium gave up; qpdf repairs more kinds of damage (broken xref, bad offsets) - try its rewrite once
+    else:
+        found = _pages_qpdf_finds(data)
+        if found is None or found == len(pdf):
+            return pdf
+        pdf.close()
+    # pdfium gave up or miscounted; qpdf repairs more kinds of damage (broken xref, bad offsets, a wrong
+    # /Count) - try its rewrite once
     repaired = _repair_with_qpdf(data)
     try:
         return pdfium.PdfDocument(repaired)
     except pdfium.PdfiumError:
         raise DamagedPdfError("the PDF is damaged and cannot be read") from None
+
+
+def _pages_qpdf_finds(data: bytes) -> int | None:
+    """The number of pages in the page tree as qpdf walks it; None when qpdf cannot open the file (pdfium's
+    count stands then)."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return len(pdf.pages)
+    except Exception:  # qpdf raises its own and plain errors on damage pdfium may have read past
+        return None
 
 
 def _repair_with_qpdf(data: bytes) -> bytes:

@@ -123,3 +123,23 @@ def test_exif_turned_photo_reports_the_size_a_viewer_shows():
     image.save(out, "JPEG", exif=exif)
     page = inspect_document(out.getvalue()).pages[0]
     assert (page.width, page.height) == (200, 300)
+
+
+
+def test_page_count_is_the_pages_found_not_the_count_the_file_claims():
+    from ocrflow.service import run_ocr
+
+    data = bad_inputs.pdf_claiming_pages(1_000_000, ("Only one page here",))
+    assert inspect_document(data).page_count == 1
+    outcome = run_ocr(data)
+    assert outcome.document.source.page_count == 1
+    assert [p.text for p in outcome.document.pages] == ["Only one page here"]
+
+
+def test_pages_beyond_a_too_small_count_are_read_and_counted_against_the_limit():
+    from ocrflow.service import run_ocr
+
+    data = bad_inputs.pdf_claiming_pages(1, ("First page", "Second page", "Third page"))
+    assert [p.text for p in run_ocr(data).document.pages] == ["First page", "Second page", "Third page"]
+    with pytest.raises(errors.TooManyPagesError):
+        inspect_document(data, InputLimits(max_pages=2))
