@@ -8,7 +8,7 @@ from ocrflow.inspection import MediaType, inspect_document, sniff_media_type
 from ocrflow.limits import InputLimits
 from ocrflow.raster import render_dpi
 from tests import bad_inputs
-from tests.conftest import sample_bytes
+from tests.conftest import REPO, sample_bytes
 
 
 @pytest.mark.parametrize(("name", "media_type", "pages"), [
@@ -143,3 +143,14 @@ def test_pages_beyond_a_too_small_count_are_read_and_counted_against_the_limit()
     assert [p.text for p in run_ocr(data).document.pages] == ["First page", "Second page", "Third page"]
     with pytest.raises(errors.TooManyPagesError):
         inspect_document(data, InputLimits(max_pages=2))
+
+
+@pytest.mark.parametrize("name", ["truetype_font_nomapping.pdf", "type3_font_nomapping.pdf", "cmyk.pdf"])
+def test_text_layer_that_decodes_to_garbage_is_not_usable(name):
+    page = inspect_document((REPO / "tests" / "resources" / "ocrmypdf" / name).read_bytes()).pages[0]
+    assert page.has_text and not page.has_usable_text and page.text_problem
+
+
+def test_text_in_a_standard_font_is_usable():
+    page = inspect_document(bad_inputs.born_digital_pdf("Quarterly report 2024")).pages[0]
+    assert page.has_usable_text and page.text_problem is None
