@@ -72,6 +72,9 @@ def test_our_own_searchable_pdf_is_read_not_ocred_again(ocr_sample):
     again = run_ocr(first.searchable_pdf)
     assert [p.text_source for p in again.document.pages] == [TextSource.PDF]
     assert [w.code for w in again.document.pages[0].warnings] == [WarningCode.TEXT_FROM_PDF]
+    # word for word, one-letter words too ("with a photograph"): pdfium skips text objects of no width
+    assert "a" in first.document.pages[0].text.split()
+    assert again.document.pages[0].text.split() == first.document.pages[0].text.split()
 
 
 def test_our_searchable_pdf_of_cjk_text_is_still_a_text_page():
