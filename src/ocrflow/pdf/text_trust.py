@@ -56,6 +56,7 @@ class DocumentFonts:
         self._data = data
         self._pdf: pikepdf.Pdf | None = None
         self._failed = False
+        self._known: dict[tuple[int, int], FontFacts] = {}  # pages share fonts: read each program once
 
     def __enter__(self) -> DocumentFonts:
         return self
@@ -73,7 +74,7 @@ class DocumentFonts:
         if self._pdf is None or index >= len(self._pdf.pages):
             return {}
         try:
-            return page_font_facts(self._pdf.pages[index])
+            return page_font_facts(self._pdf.pages[index], self._known)
         except Exception:  # a damaged font or resource dictionary proves nothing about the text
             return {}
 
@@ -82,12 +83,18 @@ def base_font_name(raw: str) -> str:
     return _SUBSET_TAG.sub("", raw)
 
 
-def page_font_facts(page: pikepdf.Page) -> dict[str, FontFacts]:
+def page_font_facts(page: pikepdf.Page, known: dict[tuple[int, int], FontFacts] | None = None,
+                    ) -> dict[str, FontFacts]:
     """The facts of every font the page can draw with, by base font name. Fonts that share a name are merged
-    to what all of them agree on, so a doubt never marks good text as broken."""
+    to what all of them agree on, so a doubt never marks good text as broken. `known` caches the facts of
+    indirect fonts across pages."""
+    known = {} if known is None else known
     facts: dict[str, FontFacts] = {}
     for font in _page_fonts(page):
-        fact = _font_facts(font)
+        if font.is_indirect:
+            fact = known.get(font.objgen) or known.setdefault(font.objgen, _font_facts(font))
+        else:
+            fact = _font_facts(font)
         seen = facts.get(fact.name)
         facts[fact.name] = fact if seen is None else FontFacts(
             fact.name, seen.unmappable and fact.unmappable, seen.cannot_draw_cjk and fact.cannot_draw_cjk)
@@ -214,9 +221,8 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
     checked = unmapped = garbage = 0
     by_font: dict[str, int] = {}
     wrong_script: dict[str, int] = {}
-    for index in range(textpage.count_chars()):
-        code = pdfium_c.FPDFText_GetUnicode(raw, index)
-        char = chr(code) if 0 <= code <= 0x10FFFF else "\ufffd"
+    for index, char in enumerate(_page_chars(textpage)):
+        code = ord(char)
         if char.isspace():
             continue
         if checked == MAX_CHARS_CHECKED:
@@ -247,6 +253,17 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
                (sum(wrong_script.values()), f"decode to CJK in a font without CJK glyphs ({_names(wrong_script)})")]
     count, why = max(reasons, key=lambda reason: reason[0])
     return f"{count} of {checked} characters of its text layer {why}"
+
+
+def _page_chars(textpage: pdfium.PdfTextPage) -> list[str]:
+    """The page's characters, one per pdfium character index: its text in one call when that lines up
+    (no character beyond the BMP split in two), else one call per character."""
+    count = textpage.count_chars()
+    text = textpage.get_text_range(0, count) if count else ""
+    if len(text) == count:
+        return list(text)
+    codes = (pdfium_c.FPDFText_GetUnicode(textpage.raw, index) for index in range(count))
+    return [chr(code) if 0 <= code <= 0x10FFFF else "\ufffd" for code in codes]
 
 
 def _names(counts: dict[str, int]) -> str:
