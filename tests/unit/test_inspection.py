@@ -154,3 +154,29 @@ def test_text_layer_that_decodes_to_garbage_is_not_usable(name):
 def test_text_in_a_standard_font_is_usable():
     page = inspect_document(bad_inputs.born_digital_pdf("Quarterly report 2024")).pages[0]
     assert page.has_usable_text and page.text_problem is None
+
+
+def _symbolic_truetype_text_pdf(font_name: str) -> bytes:
+    """Text in a symbolic TrueType font with no /Encoding and no /ToUnicode: its codes are glyph slots."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    descriptor = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name(f"/{font_name}"), Flags=4,
+        FontBBox=[0, -200, 1000, 900], ItalicAngle=0, Ascent=900, Descent=-200, CapHeight=700, StemV=80))
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.TrueType, BaseFont=pikepdf.Name(f"/{font_name}"),
+        FirstChar=32, LastChar=126, Widths=[500] * 95, FontDescriptor=descriptor))
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.Contents = pikepdf.Stream(pdf, b"BT /F1 24 Tf 72 700 Td (\"7+%-) Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("font_name", ["ABCDEF+Glyphs", "Glyphs" + "x" * 300], ids=["subset", "long-name"])
+def test_text_in_a_symbolic_truetype_font_without_unicode_map_is_not_usable(font_name):
+    page = inspect_document(_symbolic_truetype_text_pdf(font_name)).pages[0]
+    assert page.has_text and not page.has_usable_text
+    assert "font with no Unicode map" in page.text_problem

@@ -33,6 +33,7 @@ MAX_CHARS_CHECKED = 5000  # a broken layer is broken throughout: a sample of the
 _MAX_FORM_DEPTH = 8
 
 _SUBSET_TAG = re.compile(r"^[A-Z]{6}\+")
+_NAME_CHARS = 120
 _CJK_COLLECTIONS = {"Japan1", "GB1", "CNS1", "Korea1", "KR"}
 # OS/2 ulCodePageRange1 bits 17-21: JIS/Japan, Chinese Simplified, Korean Wansung, Chinese Traditional, Korean Johab
 _CJK_CODE_PAGES = 0x003E0000
@@ -80,7 +81,9 @@ class DocumentFonts:
 
 
 def base_font_name(raw: str) -> str:
-    return _SUBSET_TAG.sub("", raw)
+    """A font's name as both pikepdf and pdfium give it: no subset tag, at most `_NAME_CHARS` long (pdfium
+    cuts names at 255 bytes; PDF names should not pass 127)."""
+    return _SUBSET_TAG.sub("", raw)[:_NAME_CHARS]
 
 
 def page_font_facts(page: pikepdf.Page, known: dict[tuple[int, int], FontFacts] | None = None,
@@ -236,8 +239,7 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
             continue
         if not suspect_fonts:
             continue
-        length = pdfium_c.FPDFText_GetFontInfo(raw, index, name_buffer, len(name_buffer), None)
-        fact = suspect_fonts.get(base_font_name(name_buffer.value.decode("utf-8", "replace"))) if length else None
+        fact = suspect_fonts.get(_font_name(raw, index, name_buffer))
         if fact is None:
             continue
         if fact.unmappable:
@@ -253,6 +255,16 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
                (sum(wrong_script.values()), f"decode to CJK in a font without CJK glyphs ({_names(wrong_script)})")]
     count, why = max(reasons, key=lambda reason: reason[0])
     return f"{count} of {checked} characters of its text layer {why}"
+
+
+def _font_name(raw: pdfium_c.FPDF_TEXTPAGE, index: int, buffer: ctypes.Array[ctypes.c_char]) -> str | None:
+    """The base font name of character `index` (subset tag removed); None when pdfium has none for it.
+    pdfium leaves a buffer that is too small untouched, so a long name is asked for again."""
+    length = pdfium_c.FPDFText_GetFontInfo(raw, index, buffer, len(buffer), None)
+    if length > len(buffer):
+        buffer = ctypes.create_string_buffer(length)
+        length = pdfium_c.FPDFText_GetFontInfo(raw, index, buffer, len(buffer), None)
+    return base_font_name(buffer.value.decode("utf-8", "replace")) if 0 < length <= len(buffer) else None
 
 
 def _page_chars(textpage: pdfium.PdfTextPage) -> list[str]:
