@@ -3,6 +3,8 @@ the page says why. Text layers that do decode (ours among them) are still read, 
 
 import io
 import json
+import subprocess
+import sys
 import unicodedata
 
 import pikepdf
@@ -14,10 +16,14 @@ from ocrflow.pdf.searchable import build_searchable_pdf
 from ocrflow.service import run_ocr
 from tests import bad_inputs
 from tests.conftest import REPO, sample_bytes
-from tests.integration.test_cli import run_cli
 
 OCRMYPDF = REPO / "tests" / "resources" / "ocrmypdf"
 BROKEN = ["truetype_font_nomapping.pdf", "type3_font_nomapping.pdf", "cmyk.pdf"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ocrflow.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
 
 
 def garbage_in(text: str) -> list[str]:
