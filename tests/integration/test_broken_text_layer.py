@@ -70,7 +70,7 @@ def test_warning_names_the_cause(cli_json):
 
     assert "font with no Unicode map" in message("truetype_font_nomapping.pdf")
     assert "no Unicode mapping" in message("type3_font_nomapping.pdf")
-    assert "CJK in a font without CJK glyphs" in message("cmyk.pdf")
+    assert "byte-swapped (U+4D00 for 'M')" in message("cmyk.pdf")
 
 
 def test_our_own_searchable_pdf_is_read_not_ocred_again(ocr_sample):
@@ -142,3 +142,84 @@ def test_a_page_mostly_of_unmapped_glyphs_is_ocred():
     assert page.text_source is TextSource.OCR
     assert "Total" in page.text and garbage_in(page.text) == []
     assert WarningCode.TEXT_LAYER_UNUSABLE in [w.code for w in page.warnings]
+
+
+def to_unicode_cmap(pdf: pikepdf.Pdf, mapping: dict[int, str], code_bytes: int = 1) -> pikepdf.Stream:
+    width = 2 * code_bytes
+    entries = "\n".join(f"<{code:0{width}X}> <{''.join(f'{ord(c):04X}' for c in text)}>"
+                        for code, text in sorted(mapping.items()))
+    cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+            "/CMapName /Adobe-Identity-UCS def /CMapType 2 def\n"
+            f"1 begincodespacerange <{'00' * code_bytes}> <{'FF' * code_bytes}> endcodespacerange\n"
+            f"{len(mapping)} beginbfchar\n{entries}\nendbfchar\n"
+            "endcmap CMapName currentdict /CMap defineresource pop end end\n")
+    return pikepdf.Stream(pdf, cmap.encode("ascii"))
+
+
+def helvetica_pdf_with_to_unicode(text: str, decode, encoding: str | None = None) -> bytes:
+    """`text` in Helvetica (it shows as itself) whose /ToUnicode map says each character is decode(char)."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+                              ToUnicode=to_unicode_cmap(pdf, {ord(c): decode(c) for c in set(text)}))
+    if encoding:
+        font.Encoding = pikepdf.Name(encoding)
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(font)))
+    page.Contents = pikepdf.Stream(pdf, f"BT /F1 36 Tf 72 650 Td ({text}) Tj ET".encode())
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def unusable_reason(outcome) -> str:
+    (page,) = outcome.document.pages
+    assert page.text_source is TextSource.OCR
+    return next(w.message for w in page.warnings if w.code is WarningCode.TEXT_LAYER_UNUSABLE)
+
+
+def test_byte_swapped_unicode_map_is_not_trusted_whatever_the_font():
+    outcome = run_ocr(helvetica_pdf_with_to_unicode("Delivery Note", lambda c: chr(ord(c) << 8)))
+    assert "byte-swapped (U+4400 for 'D')" in unusable_reason(outcome)
+    assert outcome.document.text.split() == ["Delivery", "Note"]
+
+
+def test_cjk_from_a_font_in_a_latin_encoding_is_not_trusted():
+    outcome = run_ocr(helvetica_pdf_with_to_unicode("Delivery Note", lambda c: chr(0x4E00 + ord(c)),
+                                                    encoding="/WinAnsiEncoding"))
+    assert "CJK in a font without CJK glyphs (Helvetica)" in unusable_reason(outcome)
+    assert outcome.document.text.split() == ["Delivery", "Note"]
+
+
+def test_cjk_from_an_embedded_font_without_cjk_code_pages_is_not_trusted():
+    """cmyk.pdf's Futura (its OS/2 table lists Latin code pages only) with a map to CJK in the right byte order."""
+    with pikepdf.open(OCRMYPDF / "cmyk.pdf") as pdf:
+        font = pdf.pages[0].Resources.Font.F1
+        font.ToUnicode = to_unicode_cmap(pdf, {code: chr(0x4E01 + code) for code in range(0x03, 0x73)}, 2)
+        out = io.BytesIO()
+        pdf.save(out)
+    outcome = run_ocr(out.getvalue())
+    assert "CJK in a font without CJK glyphs (Futura-Medium)" in unusable_reason(outcome)
+    assert "Multicolor Black" in outcome.document.text
+
+
+def test_cjk_in_a_cjk_font_is_read():
+    """Text in a predefined CJK CMap (no /ToUnicode needed) is real text: read, not OCRed."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    descriptor = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/STSong-Light"), Flags=6,
+        FontBBox=[0, -200, 1000, 900], ItalicAngle=0, Ascent=880, Descent=-120, CapHeight=880, StemV=80))
+    cid_font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType0, BaseFont=pikepdf.Name("/STSong-Light"),
+        CIDSystemInfo=pikepdf.Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("GB1"),
+                                         Supplement=2), FontDescriptor=descriptor))
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name("/STSong-Light-UniGB-UCS2-H"),
+        Encoding=pikepdf.Name("/UniGB-UCS2-H"), DescendantFonts=[cid_font]))
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.Contents = pikepdf.Stream(pdf, b"BT /F1 24 Tf 72 700 Td <4E2D658765876863> Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    (page_out,) = run_ocr(out.getvalue()).document.pages
+    assert page_out.text_source is TextSource.PDF and page_out.text == "中文文档"

@@ -8,7 +8,8 @@ present but is not what the page shows:
   (its codes are glyph ids) - pdfium then returns the raw codes ("Phone" comes out as `"7+%-`);
 * codes pdfium cannot map at all (Type 3 glyph names like /g258), which come out as control characters;
 * a /ToUnicode map that maps to the wrong script: CJK text from a font whose OS/2 table declares only
-  non-CJK code pages (a byte-swapped map turns "Multicolor" into `䴀甀氀琀椀挀漀氀漀爀`).
+  non-CJK code pages or whose encoding is a standard Latin one, and maps written in the wrong byte order
+  (which turn "Multicolor" into `䴀甀氀琀椀挀漀氀漀爀`: half a page's characters at U+xx00).
 
 Each character of the page is checked (up to `MAX_CHARS_CHECKED`); when at least `UNUSABLE_SHARE` of them are
 suspect, `text_layer_problem` says why in one line. Fonts are read with pikepdf (the page's /Resources and
@@ -38,6 +39,9 @@ _CJK_COLLECTIONS = {"Japan1", "GB1", "CNS1", "Korea1", "KR"}
 # OS/2 ulCodePageRange1 bits 17-21: JIS/Japan, Chinese Simplified, Korean Wansung, Chinese Traditional, Korean Johab
 _CJK_CODE_PAGES = 0x003E0000
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+_SIMPLE_FONTS = (pikepdf.Name.Type1, pikepdf.Name.TrueType, pikepdf.Name("/MMType1"))
+_LATIN_ENCODINGS = (pikepdf.Name.WinAnsiEncoding, pikepdf.Name.MacRomanEncoding, pikepdf.Name.StandardEncoding)
+BYTE_SWAPPED_SHARE = 0.5  # real text never has half its characters at U+xx00
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,14 @@ def _font_facts(font: pikepdf.Dictionary) -> FontFacts:
         descendant = descendants[0] if isinstance(descendants, pikepdf.Array) and len(descendants) else None
         descriptor = descendant.get("/FontDescriptor") if isinstance(descendant, pikepdf.Dictionary) else None
     unmappable = "/ToUnicode" not in font and _codes_mean_nothing(font, subtype)
-    return FontFacts(name=name, unmappable=unmappable, cannot_draw_cjk=_declares_no_cjk(descriptor))
+    cannot_draw_cjk = _has_latin_encoding(font, subtype) or _declares_no_cjk(descriptor)
+    return FontFacts(name=name, unmappable=unmappable, cannot_draw_cjk=cannot_draw_cjk)
+
+
+def _has_latin_encoding(font: pikepdf.Dictionary, subtype: object) -> bool:
+    """A simple font encoded by one of the standard Latin encodings, unchanged: its 256 codes name Latin
+    glyphs, whatever its /ToUnicode claims."""
+    return subtype in _SIMPLE_FONTS and font.get("/Encoding") in _LATIN_ENCODINGS
 
 
 def _codes_mean_nothing(font: pikepdf.Dictionary, subtype: object) -> bool:
@@ -224,6 +235,7 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
     checked = unmapped = garbage = 0
     by_font: dict[str, int] = {}
     wrong_script: dict[str, int] = {}
+    swapped: list[int] = []
     for index, char in enumerate(_page_chars(textpage)):
         code = ord(char)
         if char.isspace():
@@ -237,6 +249,8 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
         if code == 0 or is_garbage_char(char):
             garbage += 1
             continue
+        if code & 0xFF == 0 and 0x21 <= code >> 8 <= 0x7E:
+            swapped.append(code)  # "M" (U+004D) read as U+4D00: a /ToUnicode map written in the wrong byte order
         if not suspect_fonts:
             continue
         fact = suspect_fonts.get(_font_name(raw, index, name_buffer))
@@ -246,13 +260,18 @@ def text_layer_problem(textpage: pdfium.PdfTextPage, fonts: dict[str, FontFacts]
             by_font[fact.name] = by_font.get(fact.name, 0) + 1
         elif fact.cannot_draw_cjk and _is_cjk(char):
             wrong_script[fact.name] = wrong_script.get(fact.name, 0) + 1
-    suspect = unmapped + garbage + sum(by_font.values()) + sum(wrong_script.values())
-    if checked == 0 or suspect < UNUSABLE_SHARE * checked:
+    if checked == 0:
         return None
+    byte_swapped = len(swapped) if len(swapped) >= BYTE_SWAPPED_SHARE * checked else 0
     reasons = [(unmapped, "have no Unicode mapping"),
                (garbage, "are control, private-use or unassigned characters"),
                (sum(by_font.values()), f"are in a font with no Unicode map ({_names(by_font)})"),
-               (sum(wrong_script.values()), f"decode to CJK in a font without CJK glyphs ({_names(wrong_script)})")]
+               (sum(wrong_script.values()), f"decode to CJK in a font without CJK glyphs ({_names(wrong_script)})"),
+               (byte_swapped, f"are byte-swapped (U+{swapped[0]:04X} for {chr(swapped[0] >> 8)!r})" if swapped else "")]
+    # a byte-swapped character may also be CJK from a Latin font: it counts once
+    suspect = unmapped + garbage + sum(by_font.values()) + max(sum(wrong_script.values()), byte_swapped)
+    if suspect < UNUSABLE_SHARE * checked:
+        return None
     count, why = max(reasons, key=lambda reason: reason[0])
     return f"{count} of {checked} characters of its text layer {why}"
 
