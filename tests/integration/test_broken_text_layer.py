@@ -16,6 +16,7 @@ from ocrflow.pdf.searchable import build_searchable_pdf
 from ocrflow.service import run_ocr
 from tests import bad_inputs
 from tests.conftest import REPO, sample_bytes
+from tests.integration.pdf_probe import pdftotext
 
 OCRMYPDF = REPO / "tests" / "resources" / "ocrmypdf"
 BROKEN = ["truetype_font_nomapping.pdf", "type3_font_nomapping.pdf", "cmyk.pdf"]
@@ -34,11 +35,23 @@ def garbage_in(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cli_json(tmp_path_factory):
+def cli_out(tmp_path_factory):
+    """`ocrflow ocr` over the three files: their JSON, text and searchable PDFs."""
     out = tmp_path_factory.mktemp("broken-text-layer")
     result = run_cli("ocr", *[OCRMYPDF / name for name in BROKEN], "-o", out)
     assert result.returncode == 0, result.stderr
-    return {name: json.loads((out / name.replace(".pdf", ".json")).read_text(encoding="utf-8")) for name in BROKEN}
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli_json(cli_out):
+    return {name: json.loads((cli_out / name.replace(".pdf", ".json")).read_text(encoding="utf-8"))
+            for name in BROKEN}
+
+
+@pytest.fixture(scope="module")
+def searchable(cli_out):
+    return {name: (cli_out / name.replace(".pdf", ".searchable.pdf")).read_bytes() for name in BROKEN}
 
 
 @pytest.mark.parametrize("name", BROKEN)
@@ -223,3 +236,23 @@ def test_cjk_in_a_cjk_font_is_read():
     pdf.save(out)
     (page_out,) = run_ocr(out.getvalue()).document.pages
     assert page_out.text_source is TextSource.PDF and page_out.text == "中文文档"
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_searchable_pdf_of_such_a_page_gives_only_the_ocr_text(cli_json, searchable, name):
+    """The page's drawing is kept, but readers extract our layer, not the garbage under it - and ocrflow reads
+    its own output back as text."""
+    assert pdftotext(searchable[name]).split() == cli_json[name]["text"].split()
+    again = run_ocr(searchable[name])
+    assert [p.text_source for p in again.document.pages] == [TextSource.PDF]
+    assert again.document.text.split() == cli_json[name]["text"].split()
+
+
+def test_our_text_layer_stays_searchable_when_the_page_leaves_marked_content_open():
+    with pikepdf.open(OCRMYPDF / "truetype_font_nomapping.pdf") as pdf:
+        pdf.pages[0].contents_add(pikepdf.Stream(pdf, b"/Artifact BMC\n"), prepend=False)  # never closed
+        out = io.BytesIO()
+        pdf.save(out)
+    outcome = run_ocr(out.getvalue())
+    assert outcome.document.text.split() == ["Phone"]
+    assert "Phone" in pdftotext(outcome.searchable_pdf).split()
