@@ -25,7 +25,7 @@ from ocrflow.api.deps import ApiDeps
 from ocrflow.api.errors import ApiError, InvalidRequestError, RateLimitedError, UnsupportedMediaTypeError
 from ocrflow.api.models import CreatedJob, CreateJobBody, ErrorBody, JobPage, JobResult, JobView, Usage
 from ocrflow.api.tenants import Caller
-from ocrflow.errors import ConfigError, FileTooLargeError, InputError, OcrflowError
+from ocrflow.errors import ConfigError, FileTooLargeError, InputError, LanguageNotAvailableError, OcrflowError
 from ocrflow.net.safe_http import UrlUnreachableError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def status_for(error: OcrflowError) -> int:
         return error.status
     if isinstance(error, FileTooLargeError):
         return 413
-    if isinstance(error, UrlUnreachableError):
+    if isinstance(error, UrlUnreachableError | LanguageNotAvailableError):
         return 422
     if isinstance(error, InputError | ConfigError):
         return 400

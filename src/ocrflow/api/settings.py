@@ -22,6 +22,9 @@ class ApiSettings(BaseSettings):
     api_providers: str = Field(default="", description="Comma-separated providers a job may ask for "
                                "(besides the default); empty = only the default")
     lang: str = "eng"
+    route: str = Field(default="", description="The deployment's route (OCRFLOW_ROUTE, as the workflow reads it): "
+                       "a job's languages are checked against the providers it may go to")
+    embedded_fallback: bool = Field(default=True, description="The embedded engine ends every route")
     upload_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned upload lifetime")
     download_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned result links")
     upload_wait_hours: int = Field(default=24, gt=0, description="A job whose file never arrives expires after")
