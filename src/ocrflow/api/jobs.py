@@ -80,7 +80,8 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
         filename, content_type, size = body.filename, body.content_type, body.size
     else:
         fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=max_bytes,
-                             timeout=settings.source_fetch_seconds)
+                             timeout=min(settings.source_read_seconds, settings.source_fetch_seconds),
+                             deadline_seconds=settings.source_fetch_seconds)
         content_type = sniff_media_type(fetched.data)
         filename = urlsplit(fetched.final_url).path.rsplit("/", 1)[-1] or "document"
         size = len(fetched.data)

@@ -29,7 +29,12 @@ class ApiSettings(BaseSettings):
     download_url_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600, description="Presigned result links")
     upload_wait_hours: int = Field(default=24, gt=0, description="A job whose file never arrives expires after")
     inline_result_bytes: int = Field(default=1_000_000, gt=0, description="Larger documents come as a link")
-    source_fetch_seconds: float = Field(default=20.0, gt=0, description="Time allowed to fetch a source_url")
+    source_fetch_seconds: float = Field(default=15.0, gt=0, le=25, description="Time allowed to fetch a source_url, "
+                                        "all of it (connect, headers, body); the API function has 29 s")
+    source_read_seconds: float = Field(default=10.0, gt=0, description="Time a source_url may stay silent")
+    webhook_deadline_seconds: float = Field(default=120.0, gt=0, le=240, description="Time allowed to deliver a "
+                                            "webhook, every attempt and back-off together; the notify function "
+                                            "has 300 s")
     rate_limit_per_minute: int = Field(default=600, gt=0, description="Requests per API key per minute, unless "
                                        "the tenant has its own")
     url_allow_http: bool = Field(default=False, description="Allow http:// source and callback URLs")
