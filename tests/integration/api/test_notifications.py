@@ -62,3 +62,20 @@ def test_a_delivered_webhook_is_reported_once_with_its_status(aws):
     webhook = api.call("GET", f"/v1/jobs/{job}", key).body["webhook"]
     assert (webhook["delivered"], webhook["attempts"], webhook["status_code"], webhook["error"]) == (True, 1, 202, None)
 
+
+
+def test_a_second_notify_call_counts_the_posts_of_the_first(aws):
+    """Lambda runs an asynchronous invocation again when one fails: the report counts every POST of the job."""
+    api = harness()
+    key = api.tenant("acme")
+
+    @Request.application
+    def down(request: Request) -> Response:
+        return Response("not now", status=400)  # final: one POST per call
+
+    with serving(down) as base:
+        job = ended_job(api, key, f"{base}/hooks")
+        notify_job(job, api.deps)
+        notify_job(job, api.deps)
+    webhook = api.call("GET", f"/v1/jobs/{job}", key).body["webhook"]
+    assert (webhook["delivered"], webhook["attempts"], webhook["status_code"]) == (False, 2, 400)
