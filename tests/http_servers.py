@@ -13,9 +13,9 @@ from werkzeug.serving import make_server
 
 
 @contextmanager
-def serving(app: Callable, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+def serving(app: Callable, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> Iterator[str]:
     """Serve `app`; yields its base URL (http://127.0.0.1:<port>, or https with `ssl_context`)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:

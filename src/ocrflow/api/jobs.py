@@ -60,9 +60,10 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     language = body.language or settings.lang
     check_job_languages(language, _route(provider, tenant, deps))
     source_url = body.source_url if isinstance(body, SourceUrlJobBody) else None
-    for url in (body.callback_url, source_url):
-        if url is not None:
-            check_url(url, settings.url_policy)
+    if body.callback_url is not None:
+        check_url(body.callback_url, settings.callback_policy)
+    if source_url is not None:
+        check_url(source_url, settings.source_url_policy)
     max_bytes = deps.limits.max_bytes
     if isinstance(body, UploadJobBody) and body.size > max_bytes:
         raise FileTooLargeError(f"the file is {body.size:,} bytes; the limit is {max_bytes:,}", limit=max_bytes)
@@ -79,7 +80,7 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     if isinstance(body, UploadJobBody):
         filename, content_type, size = body.filename, body.content_type, body.size
     else:
-        fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=max_bytes,
+        fetched = deps.fetch(body.source_url, settings.source_url_policy, max_bytes=max_bytes,
                              timeout=min(settings.source_read_seconds, settings.source_fetch_seconds),
                              deadline_seconds=settings.source_fetch_seconds)
         content_type = sniff_media_type(fetched.data)

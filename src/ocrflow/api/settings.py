@@ -38,14 +38,26 @@ class ApiSettings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, gt=0, description="Requests per API key per minute, unless "
                                        "the tenant has its own")
     url_allow_http: bool = Field(default=False, description="Allow http:// source and callback URLs")
-    url_allowed_hosts: str = Field(default="", description="Comma-separated hosts exempt from the private-address "
-                                   "ban (local testing only)")
+    source_url_allowed_hosts: str = Field(default="", description="Comma-separated hosts (host, host:port or "
+                                          "host:first-last) a source_url may name although they are private")
+    callback_allowed_hosts: str = Field(default="", description="The same for callback_url (the local stack's "
+                                        "test receivers)")
 
     @property
     def allowed_providers(self) -> frozenset[str]:
         return frozenset({self.provider, *(p.strip() for p in self.api_providers.split(",") if p.strip())})
 
     @property
-    def url_policy(self) -> UrlPolicy:
-        hosts = frozenset(h.strip() for h in self.url_allowed_hosts.split(",") if h.strip())
-        return UrlPolicy(allow_http=self.url_allow_http, allowed_hosts=hosts)
+    def source_url_policy(self) -> UrlPolicy:
+        """Where a job's source_url may point: a document is fetched and stored, so an exemption here lets a
+        caller read what the exempt host serves."""
+        return UrlPolicy(allow_http=self.url_allow_http, allowed_hosts=_hosts(self.source_url_allowed_hosts))
+
+    @property
+    def callback_policy(self) -> UrlPolicy:
+        """Where webhooks may be POSTed (the receiver's answer is never shown to the caller)."""
+        return UrlPolicy(allow_http=self.url_allow_http, allowed_hosts=_hosts(self.callback_allowed_hosts))
+
+
+def _hosts(listed: str) -> frozenset[str]:
+    return frozenset(host.strip() for host in listed.split(",") if host.strip())

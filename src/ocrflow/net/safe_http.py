@@ -78,28 +78,70 @@ class UrlPolicy(BaseModel):
 
     allow_http: bool = False
     #: Host names, IP addresses or CIDR networks exempt from the public-address rule (local tests, a known
-    #: internal service). Matched against the host as written in the URL only: a name that merely *resolves*
-    #: to an exempt address stays refused, or any DNS name could be pointed at it.
+    #: internal service), each on any port or only on some: ``host:port`` or ``host:first-last``
+    #: (``[::1]:8080`` for IPv6). Matched against the host as written in the URL only: a name that merely
+    #: *resolves* to an exempt address stays refused, or any DNS name could be pointed at it.
     allowed_hosts: frozenset[str] = frozenset()
     max_redirects: int = Field(default=3, ge=0)
 
     @field_validator("allowed_hosts")
     @classmethod
     def _normalise_hosts(cls, hosts: frozenset[str]) -> frozenset[str]:
-        return frozenset(_bare_host(host.strip().strip("[]")) for host in hosts)
+        return frozenset(str(Exemption.parse(entry)) for entry in hosts if entry.strip())
 
-    def exempts(self, host: str) -> bool:
-        """True when `host` (as it appears in a URL) is listed in `allowed_hosts` by name, address or network."""
-        host = _bare_host(host)
-        if host in self.allowed_hosts:
-            return True
+    def exempts(self, host: str, port: int | None = None) -> bool:
+        """True when `host` (as it appears in a URL) on `port` is listed in `allowed_hosts` by name, address or
+        network, on any port or on that one. An unknown port (None) matches only entries for any port."""
+        host = _bare_host(host.strip("[]"))
         address = _ip_literal(host)
-        return address is not None and any(address in network for network in self._exempt_networks())
+        return any(exemption.covers(host, address, port) for exemption in map(Exemption.parse, self.allowed_hosts))
 
-    def _exempt_networks(self) -> Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        for entry in self.allowed_hosts:
-            with contextlib.suppress(ValueError):  # a host name, not a network
-                yield ipaddress.ip_network(entry, strict=False)
+
+class Exemption(BaseModel):
+    """One entry of UrlPolicy.allowed_hosts: a host (name, address or network) and the ports it is exempt on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    first_port: int | None = None
+    last_port: int | None = None
+
+    @classmethod
+    def parse(cls, entry: str) -> Exemption:
+        entry = entry.strip()
+        ports = ""
+        if entry.startswith("["):  # [v6 address]:port
+            host, _, rest = entry[1:].partition("]")
+            ports = rest.removeprefix(":")
+        elif entry.count(":") == 1:  # name or v4 address:port (a bare v6 address has several colons)
+            host, _, ports = entry.partition(":")
+        else:
+            host = entry
+        if not ports:
+            return cls(host=_bare_host(host))
+        first, dash, last = ports.partition("-")
+        if not first.isdigit() or not (last if dash else first).isdigit():
+            raise ValueError(f"{entry!r}: ports must be a number or a range such as 8000-8099")
+        return cls(host=_bare_host(host), first_port=int(first), last_port=int(last or first))
+
+    def covers(self, host: str, address: IpAddress | None, port: int | None) -> bool:
+        if self.first_port is not None and (port is None or not self.first_port <= port <= (self.last_port or 0)):
+            return False
+        if host == self.host:
+            return True
+        if address is None:
+            return False
+        try:
+            return address in ipaddress.ip_network(self.host, strict=False)
+        except ValueError:  # a host name, not a network
+            return False
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host and self.first_port is not None else self.host
+        if self.first_port is None:
+            return host
+        ports = str(self.first_port) if self.first_port == self.last_port else f"{self.first_port}-{self.last_port}"
+        return f"{host}:{ports}"
 
 
 class FetchedFile(BaseModel):
@@ -170,6 +212,7 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 #: A last label like this makes resolvers read the whole name as an IPv4 address: 2130706433, 0x7f.1, 127.1.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 _INTERNAL_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", "instance-data"})
 
 
@@ -191,7 +234,7 @@ def check_url(url: str | httpx.URL, policy: UrlPolicy) -> httpx.URL:
     host = _bare_host(parsed.raw_host.decode("ascii"))
     if not host:
         raise UrlNotAllowedError("the URL has no host")
-    if not policy.exempts(host):
+    if not policy.exempts(host, parsed.port or DEFAULT_PORTS[parsed.scheme]):
         _check_host(host)
     return parsed
 
@@ -278,7 +321,7 @@ class GuardedNetworkBackend(httpcore.SyncBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         # like socket.create_connection: try each address in turn, the last one's failure is the one reported
-        *fallbacks, last = self._vetted_addresses(host)
+        *fallbacks, last = self._vetted_addresses(host, port)
         for address in fallbacks:
             with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
                 return self._connect(address, port, timeout, local_address, socket_options)
@@ -295,14 +338,14 @@ class GuardedNetworkBackend(httpcore.SyncBackend):
         stream = super().connect_tcp(address, port, bounded, local_address, socket_options)
         return _DeadlineStream(stream, self._deadline)
 
-    def _vetted_addresses(self, host: str) -> list[str]:
+    def _vetted_addresses(self, host: str, port: int) -> list[str]:
         try:
             addresses = list(self._resolve(host))
         except OSError as exc:  # socket.gaierror and friends
             raise httpcore.ConnectError(f"cannot resolve {host}") from exc
         if not addresses:
             raise httpcore.ConnectError(f"{host} resolves to no address")
-        if self._policy.exempts(host):
+        if self._policy.exempts(host, port):
             return addresses
         for address in addresses:
             reason = _refusal_reason(ipaddress.ip_address(address))

@@ -17,7 +17,7 @@ from tests.integration.api.conftest import ApiHarness, api_settings
 
 
 def harness(**settings) -> ApiHarness:
-    deps = ApiDeps.build(api_settings(url_allow_http=True, url_allowed_hosts="127.0.0.1", **settings), boto3)
+    deps = ApiDeps.build(api_settings(url_allow_http=True, callback_allowed_hosts="127.0.0.1", **settings), boto3)
     return ApiHarness(deps=deps, app=build_app(lambda: deps, ["*"]))
 
 

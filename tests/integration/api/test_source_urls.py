@@ -40,7 +40,7 @@ def resolver(host: str) -> list[str]:
 @pytest.fixture
 def local_api(api, aws):
     """The API allowing plain http to 127.0.0.1 only (where the test's file server is), nothing else private."""
-    settings = api_settings(url_allow_http=True, url_allowed_hosts="127.0.0.1")
+    settings = api_settings(url_allow_http=True, source_url_allowed_hosts="127.0.0.1")
     deps = ApiDeps.build(settings, boto3)
     deps.fetch = functools.partial(safe_http.fetch, resolver=resolver)
     return type(api)(deps=deps, app=build_app(lambda: deps, ["*"]))
@@ -78,7 +78,7 @@ def test_ssrf_through_source_url_is_refused_and_leaves_nothing(local_api, path_o
 def test_a_source_that_trickles_its_answer_is_a_typed_422_within_the_fetch_deadline(api, aws):
     """API Gateway gives the API function 29 s; a source trickling its headers must not take them all (that
     ends as API Gateway's own 502, not our error shape)."""
-    settings = api_settings(url_allow_http=True, url_allowed_hosts="127.0.0.1", source_fetch_seconds=1.0)
+    settings = api_settings(url_allow_http=True, source_url_allowed_hosts="127.0.0.1", source_fetch_seconds=1.0)
     deps = ApiDeps.build(settings, boto3)
     slow_api = type(api)(deps=deps, app=build_app(lambda: deps, ["*"]))
     key = slow_api.tenant("acme")
