@@ -17,13 +17,22 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
 from ocrflow import __version__
 from ocrflow.api import jobs
 from ocrflow.api.deps import ApiDeps
 from ocrflow.api.errors import ApiError, InvalidRequestError, RateLimitedError, UnsupportedMediaTypeError
-from ocrflow.api.models import CreatedJob, CreateJobBody, ErrorBody, JobPage, JobResult, JobView, Usage
+from ocrflow.api.models import (
+    BODY_KINDS,
+    CreatedJob,
+    CreateJobBody,
+    ErrorBody,
+    JobPage,
+    JobResult,
+    JobView,
+    Usage,
+)
 from ocrflow.api.tenants import Caller
 from ocrflow.errors import ConfigError, FileTooLargeError, InputError, LanguageNotAvailableError, OcrflowError
 from ocrflow.net.safe_http import UrlUnreachableError
@@ -130,7 +139,7 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
     @app.post("/v1/jobs", status_code=201, summary="Create a job", tags=["jobs"],
               responses=_responses(201, CreatedJob, "The job, and where to upload its file", *common, 403, 413, 415,
                                    422))
-    def create_job(body: CreateJobBody, who: Authenticated,
+    def create_job(body: Annotated[CreateJobBody, Body()], who: Authenticated,
                    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1,
                                                                  max_length=255)] = None) -> CreatedJob:
         require_json_body()
@@ -196,8 +205,8 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
             if item.get("type") == "json_invalid":
                 problems.append(f"the body is not valid JSON: {item.get('ctx', {}).get('error', 'invalid')}")
                 continue
-            # pydantic names a union member like "function-after[_outputs_once(), UploadJobBody]": not a field
-            where = ".".join(str(part) for part in item.get("loc", ()) if part != "body" and "[" not in str(part))
+            # the body's kind (upload or source_url) leads the location: not a field
+            where = ".".join(str(part) for part in item.get("loc", ()) if part != "body" and part not in BODY_KINDS)
             problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
         return error_response(422, InvalidRequestError.code, "; ".join(problems) or "the request is not valid")
 
