@@ -3,6 +3,7 @@
 
 const POLL_MS = 1000;
 const POLL_LIMIT_MS = 15 * 60 * 1000;
+let slowNoticeMs = 10_000; // a job still unfinished after this long gets the cold-start explanation
 const RENDER_WIDTH = 1400; // pixels a PDF page is drawn at (the canvas is then scaled to fit)
 const PDFJS = new URL("./vendor/pdfjs/", import.meta.url);
 const TYPES = { pdf: "application/pdf", jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png",
@@ -32,6 +33,7 @@ async function loadSettings() {
   const query = new URLSearchParams(location.search);
   $("api-base").value = query.get("api") ?? config.apiBase ?? "";
   $("api-key").value = query.get("key") ?? config.apiKey ?? "";
+  if (Number.isFinite(config.slowNoticeSeconds)) slowNoticeMs = config.slowNoticeSeconds * 1000;
   if (!$("api-base").value) $("connection").open = true;
 }
 
@@ -69,11 +71,13 @@ async function getJson(url) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitForJob(id) {
-  const deadline = Date.now() + POLL_LIMIT_MS;
+  const started = Date.now();
+  const deadline = started + POLL_LIMIT_MS;
   for (;;) {
     const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
     setStatus(job.status);
     if (job.status === "succeeded" || job.status === "failed") return job;
+    if (Date.now() - started >= slowNoticeMs) $("slow-notice").hidden = false; // stays up: it explains the wait
     if (Date.now() > deadline) throw new ApiError("timeout", `job ${id} did not finish in time`);
     await sleep(POLL_MS);
   }
@@ -94,6 +98,7 @@ async function ocr(file) {
   const put = await send(upload.url, { method: upload.method ?? "PUT", headers: upload.headers ?? {}, body: file });
   if (!put.ok) throw new ApiError("upload_failed", `the upload was refused (HTTP ${put.status})`);
   const finished = await waitForJob(job.id);
+  showJob(finished);
   if (finished.status === "failed") {
     throw new ApiError(finished.error?.code ?? "failed", finished.error?.message ?? "the job failed");
   }
@@ -130,11 +135,41 @@ function showError({ code, message }) {
 
 function reset() {
   $("error").hidden = true;
+  $("slow-notice").hidden = true;
+  $("job").hidden = true;
+  $("job-routing").replaceChildren();
   $("result").hidden = true;
   $("pages").replaceChildren();
   $("text").replaceChildren();
   if (objectUrl) URL.revokeObjectURL(objectUrl);
   objectUrl = null;
+}
+
+// What the job was: its pages, who read it, how long it took, what it cost and each provider routing considered.
+function showJob(job) {
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  $("job-pages").textContent = job.pages == null ? "–" : String(job.pages);
+  $("job-provider").textContent = job.provider || "–";
+  $("job-time").textContent = job.seconds == null ? "–" : `${job.seconds.toFixed(1)} s`;
+  const cost = job.cost;
+  const charged = cost?.pages == null ? null : `${plural(cost.pages, "page")} charged`;
+  const credits = cost?.provider_credits == null ? null : `${cost.provider_credits} provider credits`;
+  $("job-cost").textContent = [charged, credits].filter(Boolean).join(", ") || (job.status === "failed"
+    ? "nothing charged" : "–");
+  const steps = (job.routing ?? []).map((attempt) => {
+    const item = document.createElement("li");
+    item.dataset.outcome = attempt.outcome;
+    const why = attempt.code ? `: ${attempt.code}${attempt.message ? ` – ${attempt.message}` : ""}` : "";
+    item.textContent = `${attempt.provider} ${attempt.outcome}${why}`;
+    return item;
+  });
+  if (!steps.length) {
+    const item = document.createElement("li");
+    item.textContent = "no routing recorded";
+    steps.push(item);
+  }
+  $("job-routing").replaceChildren(...steps);
+  $("job").hidden = false;
 }
 
 function showResult(ocrDocument, images, pdfUrl) {
@@ -150,7 +185,7 @@ function showResult(ocrDocument, images, pdfUrl) {
     caption.textContent = `Page ${page.index + 1} · ${words.length} words`;
     figure.append(sheet, caption);
     $("pages").append(figure);
-    $("text").append(pageText(page, words, n));
+    $("text").append(pageText(page, n));
   });
   $("pdf-link").href = pdfUrl;
   $("result").hidden = false;
@@ -217,22 +252,33 @@ function wordBox(word, id) {
 
 const pct = (fraction) => `${(fraction * 100).toFixed(3)}%`;
 
-// The page's text as given, with each recognised word wrapped so that it lights up with its box.
-function pageText(page, words, n) {
+// The page's text line by line as OCR found them (a line of the scan stays one line here, never re-wrapped),
+// blocks apart by an empty line; each word is a span that lights up with its box. `n` numbers the page's words
+// in the order showResult gives them to the boxes.
+function pageText(page, n) {
   const block = document.createElement("pre");
   block.className = "page-text";
   block.setAttribute("aria-label", `Text of page ${page.index + 1}`);
-  let cursor = 0;
-  words.forEach((word, i) => {
-    const at = word.text ? page.text.indexOf(word.text, cursor) : -1;
-    if (at < 0) return;
-    const span = document.createElement("span");
-    span.dataset.word = `${n}-${i}`;
-    span.textContent = word.text;
-    block.append(page.text.slice(cursor, at), span);
-    cursor = at + word.text.length;
+  let word = 0;
+  page.blocks.forEach((textBlock, b) => {
+    if (b > 0) block.append("\n");
+    for (const line of textBlock.lines) {
+      const row = document.createElement("span");
+      row.className = "line";
+      if (line.words.length) {
+        line.words.forEach((recognised, i) => {
+          const span = document.createElement("span");
+          span.dataset.word = `${n}-${word++}`;
+          span.textContent = recognised.text;
+          row.append(...(i ? [" ", span] : [span]));
+        });
+      } else {
+        row.textContent = line.text;
+      }
+      block.append(row, "\n");
+    }
   });
-  block.append(page.text.slice(cursor));
+  if (!page.blocks.length && page.text) block.append(page.text);
   return block;
 }
 

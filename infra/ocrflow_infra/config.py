@@ -32,8 +32,10 @@ class DeploymentConfig(BaseModel):
     api_burst_limit: int = Field(default=100, description="API Gateway stage: burst")
     key_rate_limit_per_minute: int = Field(default=600, description="Per API key, unless the tenant has its own")
     url_allow_http: bool = Field(default=False, description="Allow http:// source and callback URLs")
-    url_allowed_hosts: str = Field(default="", description="Hosts exempt from the private-address ban "
-                                   "(local testing only)")
+    source_url_allowed_hosts: str = Field(default="", description="Hosts (host, host:port, host:first-last) a "
+                                          "source_url may name although private: it may read what they serve")
+    callback_allowed_hosts: str = Field(default="", description="The same for callback URLs (the local stack: its "
+                                        "test receivers' ports)")
 
     @classmethod
     def from_context(cls, app: App) -> DeploymentConfig:
@@ -48,7 +50,8 @@ class DeploymentConfig(BaseModel):
             "cors_origins": _split(ctx("corsOrigins")), "api_providers": ctx("apiProviders"),
             "api_rate_limit": ctx("apiRateLimit"), "api_burst_limit": ctx("apiBurstLimit"),
             "key_rate_limit_per_minute": ctx("keyRateLimitPerMinute"), "url_allow_http": _flag(ctx("urlAllowHttp")),
-            "url_allowed_hosts": ctx("urlAllowedHosts"), "route": _text(ctx("route")),
+            "source_url_allowed_hosts": ctx("sourceUrlAllowedHosts"),
+            "callback_allowed_hosts": ctx("callbackAllowedHosts"), "route": _text(ctx("route")),
             "quotas": _text(ctx("quotas")), "embedded_fallback": _flag(ctx("embeddedFallback")),
             "provider_secrets": _pairs(ctx("providerSecrets")),
         }

@@ -25,10 +25,11 @@ from contextlib import nullcontext
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ocrflow.errors import OcrflowError
 from ocrflow.net.safe_http import (
+    Deadline,
     UrlNotAllowedError,
     UrlPolicy,
     check_url,
@@ -39,16 +40,26 @@ from ocrflow.net.safe_http import (
 from ocrflow.providers.http import retry_after_seconds
 
 USER_AGENT = "ocrflow-webhooks/1"
+#: a receiver gets this long to answer one POST
+ATTEMPT_SECONDS = 10.0
+
+
+class DeliveryDeadlineError(OcrflowError):
+    """The delivery's time ran out before the receiver accepted it."""
+
+    code = "deadline_exceeded"
+    retryable = False
 
 
 class DeliveryReport(BaseModel):
-    delivered: bool
-    attempts: int
-    #: The receiver's last HTTP status; None when it never answered.
-    status_code: int | None = None
-    error: str | None = None
-    #: Stable code of the last failure (url_not_allowed, url_unreachable), for programs.
-    error_code: str | None = None
+    delivered: bool = Field(description="The receiver answered 2xx")
+    attempts: int = Field(description="POSTs sent (0: the URL was refused before any)")
+    status_code: int | None = Field(default=None, description="The receiver's last HTTP status; null when it "
+                                    "never answered")
+    error: str | None = Field(default=None, description="Why the last attempt failed")
+    error_code: str | None = Field(default=None, description="Stable code of the last failure (url_not_allowed, "
+                                   "url_unreachable, deadline_exceeded), for programs")
+    seconds: float | None = Field(default=None, description="Time the delivery took, every attempt and wait")
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -96,23 +107,30 @@ def deliver(
     client: httpx.Client | None = None,
     now: Callable[[], float] = time.time,
     rng: random.Random | None = None,
+    deadline_seconds: float = 120.0,
 ) -> DeliveryReport:
     """POST `payload` as signed JSON to `url`, retrying what may pass later, and report the outcome.
 
     Retried, with exponential back-off and full jitter (at least Retry-After, up to `backoff_cap`): connection
     failures, time-outs, 408, 429 and 5xx. Final: other statuses and URLs the policy refuses. Redirects are not
-    followed, since a redirected POST turns into a GET without the body. `client`, if given, must come from
-    `safe_client`; by default one is made from `policy`. Delivery failures are reported, never raised.
+    followed, since a redirected POST turns into a GET without the body. Everything - every attempt and every
+    wait - ends within `deadline_seconds` (a receiver trickling its answer included; no retry starts that
+    would wait past it), so the report is written well inside the calling function's time-out. `client`, if
+    given, must come from `safe_client` (then only the waits and each attempt's start are bounded); by default
+    one is made from `policy`. Delivery failures are reported, never raised.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     rng = rng or random.Random()
+    deadline = Deadline(deadline_seconds)
+    report = _Reporter(deadline)
     try:
         target = check_url(url, policy)
     except UrlNotAllowedError as exc:
-        return _undelivered(1, None, exc)
-    with nullcontext(client) if client is not None else safe_client(policy) as http:
+        return report.undelivered(0, None, exc)
+    timeout = min(ATTEMPT_SECONDS, deadline_seconds)
+    with nullcontext(client) if client is not None else safe_client(policy, timeout, deadline=deadline) as http:
         attempt = 0
         while True:
             attempt += 1
@@ -125,16 +143,24 @@ def deliver(
                 with http.stream("POST", target, content=body, headers=headers, follow_redirects=False) as response:
                     status_code = response.status_code
                     if response.is_success:
-                        return DeliveryReport(delivered=True, attempts=attempt, status_code=status_code)
+                        return report.delivered(attempt, status_code)
                     failure = error_for_status(response)
                     retry_after = retry_after_seconds(response)
-            except UrlNotAllowedError as exc:  # the connect-time guard refused what the name resolves to
-                failure = exc
+            except UrlNotAllowedError as exc:  # the connect-time guard refused what the name resolves to: nothing sent
+                return report.undelivered(attempt - 1, None, exc)
             except httpx.HTTPError as exc:
                 failure = error_for_transport(exc, target)
+                if deadline.passed:
+                    failure = DeliveryDeadlineError(f"{failure.message}; gave up when the {deadline_seconds:g} s "
+                                                    "for the delivery had passed")
             if not failure.retryable or attempt >= max_attempts:
-                return _undelivered(attempt, status_code, failure)
-            sleep(_backoff_delay(attempt, backoff_base, backoff_cap, rng, retry_after))
+                return report.undelivered(attempt, status_code, failure)
+            delay = _backoff_delay(attempt, backoff_base, backoff_cap, rng, retry_after)
+            if delay >= deadline.remaining():
+                late = DeliveryDeadlineError(f"{failure.message}; not retried: the next attempt would start after "
+                                             f"the {deadline_seconds:g} s for the delivery")
+                return report.undelivered(attempt, status_code, late)
+            sleep(delay)
 
 
 def _headers(event: str, delivery_id: str, signature: str) -> dict[str, str]:
@@ -147,9 +173,19 @@ def _headers(event: str, delivery_id: str, signature: str) -> dict[str, str]:
     }
 
 
-def _undelivered(attempts: int, status_code: int | None, failure: OcrflowError) -> DeliveryReport:
-    return DeliveryReport(delivered=False, attempts=attempts, status_code=status_code, error=failure.message,
-                          error_code=failure.code)
+class _Reporter:
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+
+    def _seconds(self) -> float:
+        return round(self._deadline.elapsed(), 3)
+
+    def delivered(self, attempts: int, status_code: int) -> DeliveryReport:
+        return DeliveryReport(delivered=True, attempts=attempts, status_code=status_code, seconds=self._seconds())
+
+    def undelivered(self, attempts: int, status_code: int | None, failure: OcrflowError) -> DeliveryReport:
+        return DeliveryReport(delivered=False, attempts=attempts, status_code=status_code, error=failure.message,
+                              error_code=failure.code, seconds=self._seconds())
 
 
 def _backoff_delay(attempt: int, base: float, cap: float, rng: random.Random, retry_after: float | None) -> float:

@@ -11,6 +11,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from ocrflow.local.api import api_key_for, wait_for_job
+from ocrflow.local.deployment import free_receiver_port
 from ocrflow.quality import word_recall
 from ocrflow.webhooks import verify
 from tests.conftest import sample_bytes, truth_text
@@ -43,7 +44,7 @@ def test_a_job_goes_from_upload_slot_to_results_and_a_signed_webhook(stack):
 
     body = sample_bytes("receipt.png")
     credits_before = call(stack, "GET", "/v1/usage", key).json()["credits"]
-    with serving(hooks) as receiver:
+    with serving(hooks, port=free_receiver_port()) as receiver:  # the ports the local stack may call back
         made = call(stack, "POST", "/v1/jobs", key, json={
             "filename": "receipt.png", "content_type": "image/png", "size": len(body), "outputs": ["json", "txt"],
             "callback_url": f"{receiver}/hooks"})
@@ -95,6 +96,17 @@ def test_ssrf_targets_are_refused_by_the_deployed_api(stack, field, url):
         "filename": "a.pdf", "content_type": "application/pdf", "size": 10, field: url}
     refused = call(stack, "POST", "/v1/jobs", key, json=body)
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "url_not_allowed", refused.text
+
+
+def test_a_source_url_at_the_emulator_itself_is_refused(stack):
+    """The emulator's S3 serves every tenant's stored results: a job must not fetch from it, on any port."""
+    key = api_key_for(stack, "e2e-ssrf")
+    results = f"{stack.emulator.endpoint}/{stack.deployment.results_bucket}/results/"
+    refused = call(stack, "POST", "/v1/jobs", key, json={"source_url": results + "x/document.json"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "url_not_allowed", refused.text
+    callback = call(stack, "POST", "/v1/jobs", key, json={"filename": "a.pdf", "content_type": "application/pdf",
+                                                          "size": 10, "callback_url": results})
+    assert callback.status_code == 400 and callback.json()["error"]["code"] == "url_not_allowed", callback.text
 
 
 def test_a_job_beyond_the_tenants_credits_fails_typed_and_charges_nothing(stack):

@@ -104,6 +104,46 @@ def test_a_document_is_read_and_shown_with_its_word_boxes(page, console_errors, 
 
     href = page.get_attribute("#pdf-link", "href")
     assert href and href.startswith("http")
+
+    # the job beyond its status: pages, provider, time, cost and the providers routing considered
+    expect(page.locator("#job")).to_be_visible()
+    assert page.inner_text("#job-pages") == "1"
+    assert page.inner_text("#job-provider") == "tesseract"  # the e2e route: pdfmage (no balance), then the engine
+    assert re.fullmatch(r"\d+\.\d s", page.inner_text("#job-time")), page.inner_text("#job-time")
+    assert page.inner_text("#job-cost") == "1 page charged"
+    routing = page.locator("#job-routing li").all_inner_texts()
+    assert routing[-1] == "tesseract used", routing
+    assert any(re.match(r"^pdfmage (skipped|failed): quota_exhausted", step) for step in routing[:-1]), routing
+
+    # each OCR line is one line of the text panel, however narrow the panel: none is wrapped onto two rows
+    rows = page.evaluate("""() => [...document.querySelectorAll('#text .page-text .line')].map((line) => ({
+        text: line.textContent,
+        rows: new Set([...line.getClientRects()].map((rect) => Math.round(rect.top))).size }))""")
+    assert len(rows) >= len([line for line in truth.splitlines() if line.strip()]) * 0.8, rows
+    assert [row for row in rows if row["rows"] != 1] == []
+    longest = max(len(line) for line in truth.splitlines())
+    assert any(len(row["text"]) >= longest * 0.9 for row in rows)  # the long lines are there, whole
+    assert console_errors == []
+
+
+@pytest.fixture(scope="module")
+def impatient_site(api_endpoint):
+    """The page told that any wait is long (slowNoticeSeconds 0), as a fresh stack's first job is."""
+    base_url, api_key = api_endpoint
+    server, url = serve_web(find_web_root(), {"apiBase": base_url, "apiKey": api_key, "slowNoticeSeconds": 0})
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_long_wait_is_explained_as_the_cold_start_of_a_fresh_stack(page, console_errors, impatient_site):
+    page.goto(impatient_site)
+    expect(page.locator("#slow-notice")).to_be_hidden()
+    upload(page, impatient_site, SAMPLES / "notice.jpg")
+    expect(page.locator("#slow-notice")).to_be_visible()
+    notice = page.inner_text("#slow-notice")
+    assert "first job" in notice and "cold" in notice and "Later jobs" in notice
+    assert page.get_attribute("#status", "data-status") == "succeeded"
     assert console_errors == []
 
 

@@ -208,7 +208,8 @@ def test_api_proxies_every_route_to_one_function_with_stage_throttling_and_acces
     (api_function,) = [v for k, v in template.find_resources("AWS::Lambda::Function").items()
                        if k.startswith("ApiFunction")]
     env = api_function["Properties"]["Environment"]["Variables"]
-    assert env["OCRFLOW_URL_ALLOW_HTTP"] == "false" and env["OCRFLOW_URL_ALLOWED_HOSTS"] == ""  # SSRF guard on
+    assert env["OCRFLOW_URL_ALLOW_HTTP"] == "false"  # SSRF guard on
+    assert env["OCRFLOW_SOURCE_URL_ALLOWED_HOSTS"] == env["OCRFLOW_CALLBACK_ALLOWED_HOSTS"] == ""
 
 
 def test_jobs_table_lists_by_tenant_and_expires_abandoned_uploads(synthesized):

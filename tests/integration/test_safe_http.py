@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from ocrflow.net.safe_http import (
     fetch,
     safe_client,
 )
-from tests.http_servers import serving
+from tests.http_servers import serving, trickling
 
 LOCAL = UrlPolicy(allow_http=True, allowed_hosts=frozenset({"127.0.0.1"}))
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40
@@ -232,3 +233,22 @@ def test_tls_uses_the_url_host_name_while_connecting_to_the_vetted_address(
         with pytest.raises(httpcore.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             pool.request("GET", f"https://other.example:{port}/scan.pdf")
         assert server.requests == ["/scan.pdf"]
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_server_trickling_its_answer_is_given_up_on_at_the_deadline(part: str) -> None:
+    """Each byte arrives well inside the per-read time-out; only the overall deadline ends the download."""
+    with trickling(part, interval=0.05, for_seconds=8.0) as server:
+        started = time.monotonic()
+        with pytest.raises(UrlUnreachableError) as refused:
+            fetch(f"{server.url}/scan.pdf", LOCAL, max_bytes=10_000, timeout=5.0, deadline_seconds=1.0)
+        took = time.monotonic() - started
+    assert 0.9 <= took < 3.0, took  # the deadline, with generous slack; the server trickles for 8 s
+    assert refused.value.message == f"{server.url} did not finish answering within 1 s"
+    assert refused.value.retryable
+
+
+def test_a_prompt_server_is_read_within_the_deadline() -> None:
+    with trickling("headers", interval=0.0, for_seconds=0.0) as server:
+        fetched = fetch(f"{server.url}/scan.pdf", LOCAL, max_bytes=10_000, timeout=5.0, deadline_seconds=1.0)
+    assert fetched.data == b"ok" * 1000

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from ocrflow.net.safe_http import UrlPolicy, safe_client
 from ocrflow.webhooks import DeliveryReport, deliver, sign, verify
-from tests.http_servers import serving
+from tests.http_servers import serving, trickling
 
 SECRET = "whsec_0123456789abcdef"
 LOCAL = UrlPolicy(allow_http=True, allowed_hosts=frozenset({"127.0.0.1"}))
@@ -71,6 +71,10 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
+def described(report: DeliveryReport) -> tuple[bool, int, int | None]:
+    return report.delivered, report.attempts, report.status_code
+
+
 def send(url: str, sleep: RecordingSleep, policy: UrlPolicy = LOCAL, **kwargs: object) -> DeliveryReport:
     options: dict = {"event": "job.succeeded", "delivery_id": "dlv-1", "rng": CeilingRandom(), **kwargs}
     return deliver(url, PAYLOAD, SECRET, policy, sleep=sleep, **options)
@@ -80,7 +84,7 @@ def test_a_delivery_that_succeeds_first_time_is_signed_and_described() -> None:
     sleep = RecordingSleep()
     with receiver() as hook:
         report = send(hook.url, sleep)
-    assert report == DeliveryReport(delivered=True, attempts=1, status_code=200)
+    assert described(report) == (True, 1, 200) and report.error is None and 0 <= report.seconds < 10
     assert sleep.delays == []
     [delivery] = hook.deliveries
     assert delivery.signature_valid
@@ -98,7 +102,7 @@ def test_server_errors_are_retried_with_growing_back_off_and_a_fresh_signature_e
     clock = iter([start, start + 2, start + 5])
     with receiver(Response("boom", status=500), Response("boom", status=500)) as hook:
         report = send(hook.url, sleep, now=lambda: next(clock))
-    assert report == DeliveryReport(delivered=True, attempts=3, status_code=200)
+    assert described(report) == (True, 3, 200)
     assert sleep.delays == [1.0, 2.0]
     assert [delivery.signature_valid for delivery in hook.deliveries] == [True, True, True]
     timestamps = [re.match(r"t=(\d+),", d.headers["X-Ocrflow-Signature"]).group(1) for d in hook.deliveries]
@@ -133,7 +137,7 @@ def test_time_outs_throttling_and_server_errors_are_retried(status: int) -> None
     sleep = RecordingSleep()
     with receiver(Response("later", status=status)) as hook:
         report = send(hook.url, sleep)
-    assert report == DeliveryReport(delivered=True, attempts=2, status_code=200)
+    assert described(report) == (True, 2, 200)
     assert len(sleep.delays) == 1
     assert len(hook.deliveries) == 2
 
@@ -184,7 +188,7 @@ def test_loopback_without_the_exemption_is_refused_once_and_never_reached() -> N
     with receiver() as hook:
         report = send(hook.url, sleep, policy=UrlPolicy(allow_http=True))
     assert report.delivered is False
-    assert report.attempts == 1
+    assert report.attempts == 0  # nothing was sent
     assert report.error_code == "url_not_allowed"
     assert "loopback" in report.error
     assert sleep.delays == []
@@ -196,7 +200,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_connect_time_and_not_retried
     with receiver() as hook, safe_client(LOCAL, resolver=lambda host: ["127.0.0.1"]) as client:
         url = hook.url.replace("127.0.0.1", "hooks.customer.example")
         report = send(url, sleep, client=client)
-    assert (report.delivered, report.attempts, report.error_code) == (False, 1, "url_not_allowed")
+    assert (report.delivered, report.attempts, report.error_code) == (False, 0, "url_not_allowed")
     assert "resolves to 127.0.0.1" in report.error
     assert sleep.delays == []
     assert hook.deliveries == []
@@ -236,3 +240,28 @@ def test_old_and_future_timestamps_fail_verification(age: int, valid: bool) -> N
                                     "t=-1700000000,v1=00"])
 def test_malformed_signature_headers_are_simply_invalid(header: str) -> None:
     assert verify(SECRET, BODY, header, now=1_700_000_000) is False
+
+
+def test_a_receiver_trickling_its_answer_is_given_up_on_at_the_deadline_and_reported_exactly() -> None:
+    """Each attempt's bytes come well inside the per-read time-out; the delivery's deadline ends it, and the
+    report counts the POSTs the receiver really got."""
+    with trickling("headers", interval=0.05, for_seconds=8.0) as slow:
+        started = time.monotonic()
+        report = deliver(f"{slow.url}/hooks/ocr", PAYLOAD, SECRET, LOCAL, event="job.succeeded", delivery_id="d",
+                         deadline_seconds=1.5, backoff_base=0.1, backoff_cap=0.1, rng=CeilingRandom())
+        took = time.monotonic() - started
+        received = slow.requests
+    assert 1.4 <= took < 4.0, took  # the deadline with generous slack; the receiver trickles for 8 s per POST
+    assert (report.delivered, report.status_code, report.error_code) == (False, None, "deadline_exceeded")
+    assert report.attempts == received == 1
+    assert "1.5 s" in report.error and 1.4 <= report.seconds < 4.0
+
+
+def test_no_retry_starts_that_would_wait_past_the_deadline() -> None:
+    sleep = RecordingSleep()
+    with receiver(*[Response("down", status=503)] * 10) as hook:
+        report = send(hook.url, sleep, deadline_seconds=5.0, backoff_base=4.0, backoff_cap=30.0)
+    assert sleep.delays == [4.0]  # then 8 s would pass the 5 s
+    assert (report.delivered, report.attempts, report.status_code) == (False, 2, 503)
+    assert report.error_code == "deadline_exceeded" and "503" in report.error
+    assert len(hook.deliveries) == 2

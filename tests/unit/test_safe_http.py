@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocrflow.net.safe_http import UrlNotAllowedError, UrlPolicy, UrlUnreachableError, check_url, fetch, safe_client
+from ocrflow.net.safe_http import (
+    GuardedNetworkBackend,
+    UrlNotAllowedError,
+    UrlPolicy,
+    UrlUnreachableError,
+    check_url,
+    fetch,
+    safe_client,
+)
 
 HTTPS_ONLY = UrlPolicy()
 
@@ -225,3 +233,32 @@ def test_a_refused_connection_is_unreachable_and_may_be_retried(connections: lis
     assert unreachable.value.code == "url_unreachable"
     assert unreachable.value.retryable is True
     assert connections == [("93.184.216.34", 443)]
+
+
+def test_an_exemption_may_be_limited_to_a_port_or_a_range_of_ports() -> None:
+    policy = UrlPolicy(allow_http=True, allowed_hosts=frozenset({"127.0.0.1:28080-28099", "[::1]:8080",
+                                                                 "10.0.0.0/8:9000", "files.internal.example:443"}))
+    for url in ["http://127.0.0.1:28080/", "http://127.0.0.1:28099/x", "http://[::1]:8080/", "http://10.2.3.4:9000/",
+                "https://files.internal.example/a.pdf"]:
+        assert check_url(url, policy).host
+    for url in ["http://127.0.0.1:28100/", "http://127.0.0.1/", "http://[::1]/", "http://10.2.3.4:9001/"]:
+        with pytest.raises(UrlNotAllowedError):
+            check_url(url, policy)
+    assert policy.allowed_hosts == {"127.0.0.1:28080-28099", "[::1]:8080", "10.0.0.0/8:9000",
+                                    "files.internal.example:443"}
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1:http", "127.0.0.1:80-", "[::1]:x"])
+def test_an_exemption_with_ports_that_are_not_numbers_is_refused(entry: str) -> None:
+    with pytest.raises(ValueError, match="ports must be"):
+        UrlPolicy(allowed_hosts=frozenset({entry}))
+
+
+def test_the_connect_guard_holds_a_port_limited_exemption_to_its_ports(connections: list[tuple[str, int]]) -> None:
+    policy = UrlPolicy(allow_http=True, allowed_hosts=frozenset({"ocr.internal.example:8443"}))
+    with safe_client(policy, resolver=lambda host: ["10.0.0.5"]) as client:
+        with pytest.raises(httpx.ConnectError):
+            client.get("https://ocr.internal.example:8443/")
+        with pytest.raises(UrlNotAllowedError):
+            GuardedNetworkBackend(policy, lambda host: ["10.0.0.5"]).connect_tcp("ocr.internal.example", 9443)
+    assert connections == [("10.0.0.5", 8443)]

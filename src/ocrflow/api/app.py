@@ -12,17 +12,29 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
 from ocrflow import __version__
 from ocrflow.api import jobs
 from ocrflow.api.deps import ApiDeps
-from ocrflow.api.errors import ApiError, InvalidRequestError, RateLimitedError
-from ocrflow.api.models import CreatedJob, CreateJobBody, ErrorBody, JobPage, JobResult, JobView, Usage
+from ocrflow.api.errors import ApiError, InvalidRequestError, RateLimitedError, UnsupportedMediaTypeError
+from ocrflow.api.models import (
+    BODY_KINDS,
+    CreatedJob,
+    CreateJobBody,
+    ErrorBody,
+    JobPage,
+    JobResult,
+    JobView,
+    Usage,
+)
 from ocrflow.api.tenants import Caller
-from ocrflow.errors import ConfigError, FileTooLargeError, InputError, OcrflowError
+from ocrflow.errors import ConfigError, FileTooLargeError, InputError, LanguageNotAvailableError, OcrflowError
 from ocrflow.net.safe_http import UrlUnreachableError
 
 logger = logging.getLogger(__name__)
@@ -52,11 +64,36 @@ def status_for(error: OcrflowError) -> int:
         return error.status
     if isinstance(error, FileTooLargeError):
         return 413
-    if isinstance(error, UrlUnreachableError):
+    if isinstance(error, UrlUnreachableError | LanguageNotAvailableError):
         return 422
     if isinstance(error, InputError | ConfigError):
         return 400
     return 500
+
+
+def read_json_body(text: str) -> Any:
+    """A request body parsed as JSON, or json.JSONDecodeError (which the validation answers as a 422) for
+    anything Python's parser would otherwise fail on in other ways: nesting deep enough to exhaust the stack,
+    integers with more digits than Python converts, NaN and Infinity (not JSON)."""
+
+    def refuse_constant(name: str) -> Any:
+        raise json.JSONDecodeError(f"{name} is not a JSON value", text, 0)
+
+    try:
+        return json.loads(text, parse_constant=refuse_constant)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise json.JSONDecodeError("a number has too many digits", text, 0) from None
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """application/json, with parameters (charset) or as a +json suffix type."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/")
+                                                 and media_type.endswith("+json"))
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -70,7 +107,12 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
     cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:],
                       allow_headers=[API_KEY_HEADER, "Idempotency-Key", "Content-Type"],
                       expose_headers=["Retry-After"], max_age=600)
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors, json_body_deserializer=read_json_body)
+
+    def require_json_body() -> None:
+        """Bodies are JSON: Powertools would also read a form-encoded one, or one with no Content-Type."""
+        if not is_json_media_type(app.current_event.headers.get("content-type")):
+            raise UnsupportedMediaTypeError("send the body as JSON, with Content-Type: application/json")
 
     def caller() -> Caller:
         """The authenticated tenant; every request also counts against its key's rate limit."""
@@ -95,10 +137,12 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
     common = (400, 401, 429, 500)
 
     @app.post("/v1/jobs", status_code=201, summary="Create a job", tags=["jobs"],
-              responses=_responses(201, CreatedJob, "The job, and where to upload its file", *common, 403, 413, 422))
-    def create_job(body: CreateJobBody, who: Authenticated,
+              responses=_responses(201, CreatedJob, "The job, and where to upload its file", *common, 403, 413, 415,
+                                   422))
+    def create_job(body: Annotated[CreateJobBody, Body()], who: Authenticated,
                    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", min_length=1,
                                                                  max_length=255)] = None) -> CreatedJob:
+        require_json_body()
         return jobs.create_job(who, body, idempotency_key, deps())
 
     @app.get("/v1/jobs", summary="List your jobs, newest first", tags=["jobs"],
@@ -146,13 +190,35 @@ def build_app(deps: Callable[[], ApiDeps], cors_origins: list[str] | None = None
             return error_response(status, "internal_error", "internal error; nothing was changed")
         return error_response(status, error.code, error.message)
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_body(_: Exception) -> Response:
+        refused = UnsupportedMediaTypeError("send the body as JSON, with Content-Type: application/json")
+        return error_response(refused.status, refused.code, refused.message)
+
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
+        event = app.current_event
+        if event.body and not is_json_media_type(event.headers.get("content-type")):
+            return unsupported_body(error)  # a form-encoded body read by Powertools: the type is the mistake
         problems = []
         for item in error.errors()[:5]:
-            where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
-            problems.append(f"{where}: {item.get('msg', 'invalid')}")
+            if item.get("type") == "json_invalid":
+                problems.append(f"the body is not valid JSON: {item.get('ctx', {}).get('error', 'invalid')}")
+                continue
+            # the body's kind (upload or source_url) leads the location: not a field
+            where = ".".join(str(part) for part in item.get("loc", ()) if part != "body" and part not in BODY_KINDS)
+            problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
         return error_response(422, InvalidRequestError.code, "; ".join(problems) or "the request is not valid")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(error: UnicodeDecodeError) -> Response:
+        """A base64-encoded body that is not UTF-8 text (Powertools decodes it before any validation)."""
+        event = app.current_event
+        try:
+            event.decoded_body  # noqa: B018 - raises again if the body is what failed
+        except UnicodeDecodeError:
+            return error_response(422, InvalidRequestError.code, "the body is not UTF-8 text")
+        return unexpected(error)
 
     @app.not_found
     def not_found(_: Exception) -> Response:

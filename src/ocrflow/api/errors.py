@@ -69,6 +69,13 @@ class InvalidRequestError(ApiError):
     status = 422
 
 
+class UnsupportedMediaTypeError(ApiError):
+    """A request body sent as anything but JSON."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
 class RateLimitedError(ApiError):
     code = "rate_limited"
     status = 429

@@ -21,6 +21,7 @@ from ocrflow.api.errors import (
     JobNotFoundError,
     ProviderNotAllowedError,
 )
+from ocrflow.api.languages import check_job_languages
 from ocrflow.api.models import (
     CreatedJob,
     CreateJobBody,
@@ -33,11 +34,11 @@ from ocrflow.api.models import (
     Usage,
 )
 from ocrflow.api.tenants import Caller
-from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import FileTooLargeError
 from ocrflow.inspection import sniff_media_type
 from ocrflow.net.safe_http import check_url
 from ocrflow.workflow.models import JobStatus, api_upload_key
+from ocrflow.workflow.routing import AUTO, RouteEntry, candidates, parse_route, tenant_route
 from ocrflow.workflow.storage import ObjectStore, parse_s3_uri
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -57,11 +58,12 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
         raise ProviderNotAllowedError(f"provider {provider!r} is not offered here; choose one of "
                                       f"{', '.join(sorted(settings.allowed_providers))}")
     language = body.language or settings.lang
-    parse_languages(language)
+    check_job_languages(language, _route(provider, tenant, deps))
     source_url = body.source_url if isinstance(body, SourceUrlJobBody) else None
-    for url in (body.callback_url, source_url):
-        if url is not None:
-            check_url(url, settings.url_policy)
+    if body.callback_url is not None:
+        check_url(body.callback_url, settings.callback_policy)
+    if source_url is not None:
+        check_url(source_url, settings.source_url_policy)
     max_bytes = deps.limits.max_bytes
     if isinstance(body, UploadJobBody) and body.size > max_bytes:
         raise FileTooLargeError(f"the file is {body.size:,} bytes; the limit is {max_bytes:,}", limit=max_bytes)
@@ -78,8 +80,9 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     if isinstance(body, UploadJobBody):
         filename, content_type, size = body.filename, body.content_type, body.size
     else:
-        fetched = deps.fetch(body.source_url, settings.url_policy, max_bytes=max_bytes,
-                             timeout=settings.source_fetch_seconds)
+        fetched = deps.fetch(body.source_url, settings.source_url_policy, max_bytes=max_bytes,
+                             timeout=min(settings.source_read_seconds, settings.source_fetch_seconds),
+                             deadline_seconds=settings.source_fetch_seconds)
         content_type = sniff_media_type(fetched.data)
         filename = urlsplit(fetched.final_url).path.rsplit("/", 1)[-1] or "document"
         size = len(fetched.data)
@@ -102,6 +105,13 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
                            ContentType=str(content_type), ServerSideEncryption="AES256")
         return CreatedJob(job=job_view(record))
     return CreatedJob(job=job_view(record), upload=_upload_slot(record, deps))
+
+
+def _route(provider: str, tenant: str, deps: ApiDeps) -> list[RouteEntry]:
+    """The providers the job may go to, as the workflow will route it (see `workflow.routing`)."""
+    settings = deps.settings
+    own_route = tenant_route(deps.tenants.table, tenant) if provider == AUTO else None
+    return candidates(provider, own_route, parse_route(settings.route), settings.embedded_fallback)
 
 
 def _replay(caller: Caller, job_id: str, fingerprint: str, deps: ApiDeps) -> CreatedJob | None:

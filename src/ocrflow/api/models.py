@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ocrflow.inspection import MediaType
 from ocrflow.limits import InputLimits
@@ -57,7 +57,17 @@ class SourceUrlJobBody(_JobOptions):
     source_url: str = Field(min_length=1, max_length=2048)
 
 
-CreateJobBody = UploadJobBody | SourceUrlJobBody
+def _job_kind(body: Any) -> str:
+    """Which of the two bodies a request is: one naming a source_url is fetched, any other is an upload - so a
+    mistake is reported against the one body meant, not against both."""
+    named = body if isinstance(body, dict) else vars(body) if isinstance(body, BaseModel) else {}
+    return "source_url" if "source_url" in named else "upload"
+
+
+CreateJobBody = Annotated[Annotated[UploadJobBody, Tag("upload")] | Annotated[SourceUrlJobBody, Tag("source_url")],
+                          Discriminator(_job_kind)]
+#: the tags above, which pydantic puts into the location of every error
+BODY_KINDS = frozenset({"upload", "source_url"})
 
 
 class ErrorInfo(BaseModel):

@@ -28,6 +28,9 @@ def notify_job(job_id: str, deps: ApiDeps) -> webhooks.DeliveryReport | None:
     view = job_view(record)
     report = webhooks.deliver(record["callback_url"], {"event": f"job.{view.status}",
                                                        "job": view.model_dump(mode="json")},
-                              secret, deps.settings.url_policy, event=f"job.{view.status}", delivery_id=job_id)
+                              secret, deps.settings.callback_policy, event=f"job.{view.status}", delivery_id=job_id,
+                              deadline_seconds=deps.settings.webhook_deadline_seconds)
+    earlier = (record.get("webhook") or {}).get("attempts") or 0  # a call before this one (Lambda retries it)
+    report = report.model_copy(update={"attempts": report.attempts + int(earlier)})
     deps.jobs.update(job_id, webhook=report.model_dump(mode="json"))
     return report

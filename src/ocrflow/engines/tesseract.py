@@ -66,7 +66,7 @@ class TesseractEngine:
         missing = [code for code in languages if code not in available]
         if missing:
             raise LanguageNotAvailableError(
-                f"no Tesseract language data for {', '.join(missing)} in {self.tessdata_path} "
+                f"no Tesseract language data for {', '.join(missing)} "  # no path: users read this
                 f"(installed: {', '.join(available) or 'none'})", languages=missing,
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,28 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, log: Path, what: str) 
 
 
 COMMON_ARGS = ["--no-notices", "--no-color", "--ci"]
-#: hosts the local stack may call back (webhook receivers of tests and demos); nothing else private
-LOCAL_ALLOWED_HOSTS = "127.0.0.1"
+#: the ports the local stack's webhook receivers (tests, demos) listen on: below Linux's ephemeral range
+#: (32768-60999), so neither the emulator nor anything else bound to port 0 is ever given one of them
+WEBHOOK_RECEIVER_PORTS = range(28080, 28100)
+#: where the local stack may call back over plain http: the receivers' ports on loopback, nothing else - and
+#: no source_url exemption at all, or a job could fetch from the emulator itself (another tenant's results)
+LOCAL_CALLBACK_HOSTS = f"127.0.0.1:{WEBHOOK_RECEIVER_PORTS[0]}-{WEBHOOK_RECEIVER_PORTS[-1]}"
+
+
+#: the local stack's URL settings (cdk context): its webhook receivers live on loopback, over plain http
+LOCAL_URL_CONTEXT = {"ocrflow:urlAllowHttp": "true", "ocrflow:callbackAllowedHosts": LOCAL_CALLBACK_HOSTS}
+
+
+def free_receiver_port() -> int:
+    """A port of WEBHOOK_RECEIVER_PORTS that nothing listens on now, for a webhook receiver on 127.0.0.1."""
+    for port in WEBHOOK_RECEIVER_PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise ConfigError(f"every webhook receiver port ({LOCAL_CALLBACK_HOSTS}) is taken")
 
 
 def bootstrap(emulator: Emulator, tools: LocalTools) -> None:
@@ -80,8 +101,7 @@ def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "auto", rou
     work = tools.work_dir
     context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider,
                "ocrflow:route": route,
-               # the local stack's webhook receivers and pages live on loopback, over plain http
-               "ocrflow:urlAllowHttp": "true", "ocrflow:urlAllowedHosts": LOCAL_ALLOWED_HOSTS}
+               **LOCAL_URL_CONTEXT}
     if provider_secrets:
         context["ocrflow:providerSecrets"] = ",".join(f"{name}={secret}" for name, secret in provider_secrets.items())
     outputs_file = work / "outputs.json"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 
 import pytest
 
 from ocrflow.api.app import build_app
+from tests.integration.api.conftest import rest_event
 
 
 def test_requests_without_a_valid_key_are_refused_alike(api):
@@ -117,3 +120,49 @@ def test_the_upload_limit_is_the_workflows_own(api):
     reply = api.create_job(api.tenant("acme"), size=1001)
     assert reply.status == 413 and reply.body["error"]["code"] == "file_too_large"
     assert api.create_job(api.deps.tenants.add_key("acme"), size=1000).status == 201
+
+
+GOOD_BODY = '{"filename": "a.pdf", "content_type": "application/pdf", "size": 3}'
+
+
+@pytest.mark.parametrize(("content_type", "body", "base64_encoded", "status", "code"), [
+    ("text/plain", GOOD_BODY, False, 415, "unsupported_media_type"),
+    ("text/plain; charset=utf-8", GOOD_BODY, False, 415, "unsupported_media_type"),
+    (None, GOOD_BODY, False, 415, "unsupported_media_type"),
+    ("application/x-www-form-urlencoded", "source_url=https://example.com/a.pdf", False, 415,
+     "unsupported_media_type"),
+    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"source_url\"\r\n\r\n"
+     "https://example.com/a.pdf\r\n--x--\r\n", False, 415, "unsupported_media_type"),
+    ("application/xml", "<job/>", False, 415, "unsupported_media_type"),
+    ("application/json", "[" * 100_000 + "]" * 100_000, False, 422, "invalid_request"),  # RecursionError
+    ("application/json", '{"a": ' * 5000 + "1" + "}" * 5000, False, 422, "invalid_request"),
+    ("application/json", GOOD_BODY.replace('"size": 3', '"size": 1' + "0" * 5000), False, 422, "invalid_request"),
+    ("application/json", GOOD_BODY.replace('"size": 3', '"size": 1e999'), False, 422, "invalid_request"),
+    ("application/json", GOOD_BODY.replace('"size": 3', '"size": NaN'), False, 422, "invalid_request"),
+    ("application/json", '"a job, please"', False, 422, "invalid_request"),
+    ("application/json", "3", False, 422, "invalid_request"),
+    ("application/json", "null", False, 422, "invalid_request"),
+    ("application/json", "", False, 422, "invalid_request"),
+    ("application/json", base64.b64encode(b'{"filename": "\xff\xfe.pdf"}').decode(), True, 422, "invalid_request"),
+])
+def test_bodies_that_are_not_a_json_job_get_a_4xx_in_the_error_shape(api, content_type, body, base64_encoded,
+                                                                     status, code):
+    key = api.tenant("acme")
+    event = rest_event("POST", "/v1/jobs", {"X-Api-Key": key}, body)
+    if content_type is None:
+        del event["headers"]["Content-Type"], event["multiValueHeaders"]["Content-Type"]
+    else:
+        event["headers"]["Content-Type"] = event["multiValueHeaders"]["Content-Type"][0] = content_type
+    event["isBase64Encoded"] = base64_encoded
+    result = api.app.resolve(event, None)
+    reply = json.loads(result["body"])
+    assert (result["statusCode"], reply["error"]["code"]) == (status, code), reply
+    assert set(reply) == {"error"} and set(reply["error"]) == {"code", "message"} and reply["error"]["message"]
+    assert "function-after" not in reply["error"]["message"] and "/" not in reply["error"]["message"].split(":")[0]
+    assert api.call("GET", "/v1/jobs", key).body["jobs"] == []  # nothing was made
+
+
+def test_a_json_body_with_a_charset_is_json(api):
+    reply = api.call("POST", "/v1/jobs", api.tenant("acme"), GOOD_BODY,
+                     headers={"Content-Type": "application/json; charset=utf-8"})
+    assert reply.status == 201, reply.body
