@@ -10,8 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ocrflow.cli_usage import usage_report
-from ocrflow.demo import SAMPLE_SUFFIXES
+from ocrflow.cli.demo import SAMPLE_SUFFIXES
+from ocrflow.cli.usage import usage_report
 from ocrflow.document import Document
 from ocrflow.local.api import TEST_TENANT, api_key_for, ocr_over_api
 from ocrflow.local.jobs import TrackedUpload, fetch_result, upload_files, wait_for_jobs

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.cli import main
-from ocrflow.cli_usage import provider_status_lines, usage_report
+from ocrflow.cli.usage import provider_status_lines, usage_report
 from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.credits import USAGE_SHARDS, DynamoLedger
 from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json

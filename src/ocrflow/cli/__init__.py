@@ -56,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="inject a fault (throttle, error5xx, slow, timeout, malformed, expired_token, 524, "
                            "partial, quota, unavailable), for TIMES requests or always")
 
-    from ocrflow import cli_tenants, cli_usage
+    from ocrflow.cli import tenants, usage
 
-    cli_tenants.add_parser(commands)
-    cli_usage.add_parser(commands)
+    tenants.add_parser(commands)
+    usage.add_parser(commands)
 
     api = commands.add_parser("api", help="bring up the local stack with its HTTPS API and the web page; print the "
                               "base URL and a test key; serve until Ctrl-C")
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "ocr":
-            from ocrflow.cli_ocr import ocr_command
+            from ocrflow.cli.ocr import ocr_command
 
             return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
                                progress=not args.quiet, debug=args.debug)
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(text)
             return EXIT_OK
         if args.command == "demo":
-            from ocrflow.demo import run_demo
+            from ocrflow.cli.demo import run_demo
 
             return run_demo(args.samples, args.output, provider=args.provider)
         if args.command == "stack-demo":
@@ -107,13 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve_fake(args.name, args.port, args.fault)
         if args.command == "tenants":
-            from ocrflow import cli_tenants
+            from ocrflow.cli import tenants
 
-            return cli_tenants.run(args)
+            return tenants.run(args)
         if args.command == "usage":
-            from ocrflow import cli_usage
+            from ocrflow.cli import usage
 
-            return cli_usage.run(args)
+            return usage.run(args)
         if args.command == "api":
             from ocrflow.local.api import serve_local_api
 
@@ -132,6 +132,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     return EXIT_USAGE
 
-
-if __name__ == "__main__":
-    sys.exit(main())

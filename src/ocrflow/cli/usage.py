@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ocrflow.cli_tenants import directory
+    from ocrflow.cli.tenants import directory
 
     print("\n".join(usage_report(directory(args.table).table, tenant=args.tenant, provider=args.provider)))
     return 0
