@@ -20,6 +20,13 @@ def _refuse_unless_regular(mode: int) -> None:
         raise NotAFileError(f"is {kind}, not a file")
 
 
+def display_name(path: Path | str) -> str:
+    """`path` as text that is always valid Unicode: bytes of the name that are not UTF-8 are spelled `\\xff`
+    (Python's backslashreplace) - in messages and in the JSON's `source.filename`; the files themselves are
+    opened and written under the original bytes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def read_input(path: Path, max_bytes: int) -> bytes:
     """The bytes of the regular file at `path`, at most `max_bytes` of them; typed errors otherwise."""
     try:

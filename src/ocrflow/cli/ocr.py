@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ocrflow.cli.inputs import read_input
+from ocrflow.cli.inputs import display_name, read_input
 from ocrflow.errors import ConfigError, OcrflowError
 from ocrflow.limits import InputLimits
 from ocrflow.outputs import write_outputs
@@ -17,21 +17,21 @@ from ocrflow.service import OcrOutcome, run_ocr
 
 
 def _fail(path: Path, message: str, code: str) -> None:
-    print(f"ocrflow: {path}: {message} [{code}]", file=sys.stderr)
+    print(f"ocrflow: {display_name(path)}: {message} [{code}]", file=sys.stderr)
 
 
 def ocr_one(path: Path, *, provider: str, languages: str, limits: InputLimits,
             progress: Progress | None) -> OcrOutcome:
     data = read_input(path, limits.max_bytes)
-    task = progress.add_task(path.name, total=None) if progress else None
+    task = progress.add_task(display_name(path.name), total=None) if progress else None
 
     def on_page(done: int, total: int) -> None:
         if progress is not None and task is not None:
             progress.update(task, completed=done, total=total)
 
     try:
-        return run_ocr(data, filename=path.name, provider=provider, languages=languages, limits=limits,
-                       on_page=on_page)
+        return run_ocr(data, filename=display_name(path.name), provider=provider, languages=languages,
+                       limits=limits, on_page=on_page)
     finally:
         if progress is not None and task is not None:
             progress.remove_task(task)
@@ -56,7 +56,7 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
         for path in inputs:
             stem = path.stem
             if stem in stems:
-                _fail(path, f"its outputs would overwrite those of {stems[stem]}", "duplicate_name")
+                _fail(path, f"its outputs would overwrite those of {display_name(stems[stem])}", "duplicate_name")
                 failures += 1
                 continue
             stems[stem] = path
@@ -68,7 +68,7 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
                 failures += 1
                 continue
             except OSError as exc:
-                _fail(path, f"cannot write results to {out_dir}: {exc.strerror}", "write_failed")
+                _fail(path, f"cannot write results to {display_name(out_dir)}: {exc.strerror}", "write_failed")
                 failures += 1
                 continue
             except Exception as exc:  # an ocrflow bug: still one line, never a traceback unless asked
@@ -78,6 +78,7 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
                 failures += 1
                 continue
             pages = outcome.document.source.page_count
-            print(f"{path} -> {written['json'].name}, {written['txt'].name}, {written['pdf'].name} "
+            outputs = ", ".join(display_name(written[kind].name) for kind in ("json", "txt", "pdf"))
+            print(f"{display_name(path)} -> {outputs} "
                   f"({pages} page{'s' if pages != 1 else ''})")
     return 1 if failures else 0
