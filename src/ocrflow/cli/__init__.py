@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ocrflow.cli.stopping import Stopped, stop_signals_unwind
 from ocrflow.errors import OcrflowError
 from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
 from ocrflow.workflow.routing import AUTO
@@ -62,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_parser(commands)
 
     api = commands.add_parser("api", help="bring up the local stack with its HTTPS API and the web page; print the "
-                              "base URL and a test key; serve until Ctrl-C")
+                              "base URL and a test key; serve until Ctrl-C, SIGTERM or SIGHUP")
     api.add_argument("--provider", default=os.environ.get("PROVIDER") or AUTO,
                      choices=[AUTO, *(p.value for p in ProviderName)])
 
@@ -73,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with stop_signals_unwind():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "ocr":
             from ocrflow.cli.ocr import ocr_command
@@ -127,8 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OcrflowError as exc:
         print(f"ocrflow: error: {exc} [{exc.code}]", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("ocrflow: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: everything started has been cleaned up by now
+        if isinstance(stop, Stopped) and stop.signum != signal.SIGINT:
+            _say(f"ocrflow: stopped by {signal.Signals(stop.signum).name}")
+            return stop.exit_status
+        _say("ocrflow: interrupted")
         return 130
     return EXIT_USAGE
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):  # after SIGHUP there may be no terminal left to write to
+        print(line, file=sys.stderr)
 
