@@ -37,9 +37,9 @@ LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygme
 # options $(3), trimmed. pip's output goes to $(1).pip.log and is shown only when it fails.
 define build_layer
 	@rm -rf $(1) $(1)-wheels && mkdir -p $(1)/python $(1)-wheels
-	@$(PHASE) "the Lambda layer $(1): an ocrflow wheel of this tree (~20 s) ..." $(1).wheel.log -- \
+	@$(PHASE) "the Lambda layer $(1): an ocrflow wheel of this tree (~5 s) ..." $(1).wheel.log -- \
 		$(PY) -m pip wheel --no-deps -w $(1)-wheels .
-	@$(PHASE) "... and its dependencies (~30 s)" $(1).pip.log -- \
+	@$(PHASE) "... and its dependencies (~25 s)" $(1).pip.log -- \
 		$(2) -m pip install --target $(1)/python --only-binary=:all: $(3) $(1)-wheels/ocrflow-*.whl \
 		'aws-lambda-powertools[tracer]'
 	@cd $(1)/python && rm -rf $(LAYER_TRIM)
@@ -47,9 +47,9 @@ define build_layer
 endef
 
 $(STAMP): pyproject.toml
-	@echo "==> setting up: Python packages, then the local stack's tools (a fresh machine: ~6 min in all)"
+	@echo "==> setting up: Python packages, then the local stack's tools (~2.5 min on a fresh clone, more if nothing is in the download caches)"
 	@$(PHASE) "creating $(VENV)" $(LOGS)/venv.log -- $(PYTHON) -m venv $(VENV)
-	@$(PHASE) "Python packages into $(VENV): ocrflow[dev,aws,infra] (~170 packages; a fresh machine: ~2 min)" \
+	@$(PHASE) "Python packages into $(VENV): ocrflow[dev,aws,infra] (~90 packages, ~1.5 min)" \
 		$(LOGS)/pip-venv.log -- $(PY) -m pip install --progress-bar off -e '.[dev,aws,infra]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
@@ -62,20 +62,20 @@ system-test-deps:
 		$(LOGS)/apt-chromium.log -- sh -c '$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium'; }
 
 demo: $(STAMP) local-tools
-	@echo "==> the demo: emulator, cdk deploy, five samples through the S3 trigger, one through the API (~2 min)"
+	@echo "==> the demo: emulator, cdk deploy, five samples through the S3 trigger, one through the API (~1.5 min)"
 	$(PY) -m ocrflow.cli stack-demo --samples events/samples --output out/stack-demo --provider $(PROVIDER)
 
 demo-cli: $(STAMP)
 	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo --provider $(subst auto,tesseract,$(PROVIDER))
 
 $(STACK_STAMP):
-	@$(PHASE) "the AWS emulator: $(MINISTACK) and boto3 into $(STACK_VENV) (~30 s)" $(LOGS)/stack-venv.log -- \
+	@$(PHASE) "the AWS emulator: $(MINISTACK) and boto3 into $(STACK_VENV) (~15 s)" $(LOGS)/stack-venv.log -- \
 		sh -c '$(PYTHON) -m venv $(STACK_VENV) && $(STACK_VENV)/bin/python -m pip install --progress-bar off \
 		"$(MINISTACK)" boto3'
 	@touch $(STACK_STAMP)
 
 node_modules/.bin/cdk: package.json package-lock.json
-	@$(PHASE) "the aws-cdk CLI from npm (npm ci; ~30 s)" $(LOGS)/npm-ci.log -- npm ci --no-audit --no-fund
+	@$(PHASE) "the aws-cdk CLI from npm (npm ci; seconds when cached)" $(LOGS)/npm-ci.log -- npm ci --no-audit --no-fund
 	@touch node_modules/.bin/cdk
 
 # the layer for the emulator: ocrflow as it is now (rebuilt on every run: a wheel of the working tree, ~20 s)

@@ -44,7 +44,8 @@ def run_stack_demo(samples: Path, out_dir: Path, provider: str = AUTO, timeout: 
         deployed = stack.deployment
         console.print(f"[bold]local stack[/bold] on {stack.emulator.endpoint}, CDK app deployed in "
                       f"{time.monotonic() - started:.0f} s")
-        console.print(f"  provider {provider}" + (f": route {route}, then the embedded engine" if route else ""))
+        console.print(f"  provider {provider}" + (f": route {route} (provider:USD per page), then the embedded "
+                                                  "engine" if route else ""))
         for name, fake in stack.fakes.items():
             console.print(f"  {name.value}'s fake on {fake.base_url} (access log: {stack.fakes_log})")
         console.print(f"\n[bold]{len(files)} samples uploaded[/bold] to s3://{deployed.uploads_bucket}/"
@@ -152,7 +153,7 @@ def _result_keys(uploads: list[TrackedUpload], out_dir: Path) -> Text:
     example = done[0].record
     bucket, key = example["results"]["json"].removeprefix("s3://").split("/", 1)
     folder = key.rsplit("/", 1)[0].replace(example["job_id"], "{job}")
-    names = ", ".join(url.rsplit("/", 1)[1] for url in example["results"].values())
+    names = ", ".join(example["results"][kind].rsplit("/", 1)[1] for kind in ("json", "txt", "pdf"))
     lines = [f"results in s3://{bucket}/", f"  {folder}/{names}",
              f"  copied to {out_dir}/{{file}}.json, .txt, .searchable.pdf"]
     lines += [f"  {u.name:<14} job {u.record['job_id']}" for u in done]
