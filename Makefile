@@ -12,6 +12,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+# a setup phase said as it runs: its name, a status line (seconds, pip's packages), its time; output in a log
+PHASE  := $(PYTHON) tools/run_phase.py
+LOGS   := build/logs
 
 .PHONY: demo demo-cli test bench schema lint clean system-test-deps layer synth local-tools
 PROVIDER ?= auto
@@ -33,39 +36,47 @@ LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygme
 # A Lambda layer at $(1): the ocrflow wheel and its dependencies installed by the interpreter $(2) with pip
 # options $(3), trimmed. pip's output goes to $(1).pip.log and is shown only when it fails.
 define build_layer
-	rm -rf $(1) $(1)-wheels && mkdir -p $(1)/python $(1)-wheels
-	$(PY) -m pip wheel --quiet --no-deps -w $(1)-wheels .
-	$(2) -m pip install --quiet --target $(1)/python --only-binary=:all: $(3) $(1)-wheels/ocrflow-*.whl \
-		'aws-lambda-powertools[tracer]' > $(1).pip.log 2>&1 || { cat $(1).pip.log; exit 1; }
-	cd $(1)/python && rm -rf $(LAYER_TRIM)
-	find $(1) -name __pycache__ -type d -prune -exec rm -rf {} +
+	@rm -rf $(1) $(1)-wheels && mkdir -p $(1)/python $(1)-wheels
+	@$(PHASE) "the Lambda layer $(1): an ocrflow wheel of this tree (~5 s) ..." $(1).wheel.log -- \
+		$(PY) -m pip wheel --no-deps -w $(1)-wheels .
+	@$(PHASE) "... and its dependencies (~25 s)" $(1).pip.log -- \
+		$(2) -m pip install --target $(1)/python --only-binary=:all: $(3) $(1)-wheels/ocrflow-*.whl \
+		'aws-lambda-powertools[tracer]'
+	@cd $(1)/python && rm -rf $(LAYER_TRIM)
+	@find $(1) -name __pycache__ -type d -prune -exec rm -rf {} +
 endef
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev,aws,infra]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@echo "==> setting up: Python packages, then the local stack's tools (~2.5 min on a fresh clone, more if nothing is in the download caches)"
+	@$(PHASE) "creating $(VENV)" $(LOGS)/venv.log -- $(PYTHON) -m venv $(VENV)
+	@$(PHASE) "Python packages into $(VENV): ocrflow[dev,aws,infra] (~90 packages, ~1.5 min)" \
+		$(LOGS)/pip-venv.log -- $(PY) -m pip install --progress-bar off -e '.[dev,aws,infra]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs;
 # Debian's chromium is the browser the web page's tests drive with Playwright (never `playwright install`).
 system-test-deps:
-	@command -v pdftotext >/dev/null || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq poppler-utils >/dev/null; }
-	@[ -x /usr/bin/chromium ] || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium >/dev/null; }
+	@command -v pdftotext >/dev/null || { $(PHASE) "apt: poppler-utils (pdftotext)" $(LOGS)/apt-poppler.log -- \
+		sh -c '$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq poppler-utils'; }
+	@[ -x /usr/bin/chromium ] || { $(PHASE) "apt: chromium, for the web page's browser test (~1 min)" \
+		$(LOGS)/apt-chromium.log -- sh -c '$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium'; }
 
 demo: $(STAMP) local-tools
+	@echo "==> the demo: emulator, cdk deploy, five samples through the S3 trigger, one through the API (~1.5 min)"
 	$(PY) -m ocrflow.cli stack-demo --samples events/samples --output out/stack-demo --provider $(PROVIDER)
 
 demo-cli: $(STAMP)
 	$(PY) -m ocrflow.cli demo --samples events/samples --output out/demo --provider $(subst auto,tesseract,$(PROVIDER))
 
 $(STACK_STAMP):
-	$(PYTHON) -m venv $(STACK_VENV)
-	$(STACK_VENV)/bin/python -m pip install --quiet '$(MINISTACK)' boto3
-	touch $(STACK_STAMP)
+	@$(PHASE) "the AWS emulator: $(MINISTACK) and boto3 into $(STACK_VENV) (~15 s)" $(LOGS)/stack-venv.log -- \
+		sh -c '$(PYTHON) -m venv $(STACK_VENV) && $(STACK_VENV)/bin/python -m pip install --progress-bar off \
+		"$(MINISTACK)" boto3'
+	@touch $(STACK_STAMP)
 
 node_modules/.bin/cdk: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch node_modules/.bin/cdk
+	@$(PHASE) "the aws-cdk CLI from npm (npm ci; seconds when cached)" $(LOGS)/npm-ci.log -- npm ci --no-audit --no-fund
+	@touch node_modules/.bin/cdk
 
 # the layer for the emulator: ocrflow as it is now (rebuilt on every run: a wheel of the working tree, ~20 s)
 local-tools: $(STAMP) $(STACK_STAMP) node_modules/.bin/cdk

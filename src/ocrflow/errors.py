@@ -79,6 +79,24 @@ class TooManyPagesError(InputError):
     code = "too_many_pages"
 
 
+# --- local input files (`ocrflow ocr`) -----------------------------------------------------------------------
+
+
+class MissingFileError(InputError):
+    code = "not_found"
+
+
+class NotAFileError(InputError):
+    """A directory, FIFO, device or socket: only regular files are read (a FIFO could block forever, a device
+    never end)."""
+
+    code = "not_a_file"
+
+
+class UnreadableFileError(InputError):
+    code = "unreadable"
+
+
 # --- configuration -----------------------------------------------------------------------------------------
 
 

@@ -73,3 +73,20 @@ def test_schema_command_prints_the_committed_schema():
     result = run_cli("schema")
     assert result.returncode == 0
     assert result.stdout == (SAMPLES.parents[1] / "schemas" / "document.v1.schema.json").read_text()
+
+
+def test_a_file_name_that_is_not_utf8_is_ocred_under_its_own_bytes(tmp_path):
+    scan = os.path.join(os.fsencode(tmp_path), b"scan-\xff.png")  # Latin-1 'ÿ', not UTF-8
+    with open(scan, "wb") as file:
+        file.write((SAMPLES / "receipt.png").read_bytes())
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "ocrflow.cli", "ocr", scan, "-o", out], capture_output=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    # the outputs are named with the input's own bytes
+    assert sorted(os.listdir(os.fsencode(out))) == [b"scan-\xff.json", b"scan-\xff.searchable.pdf", b"scan-\xff.txt"]
+    # the JSON (UTF-8) keeps the name with the byte spelled as \xff, and so does what the CLI prints
+    doc = json.loads((out / os.fsdecode(b"scan-\xff.json")).read_bytes())
+    assert doc["source"]["filename"] == "scan-\\xff.png"
+    assert b"scan-\\xff.png -> scan-\\xff.json, scan-\\xff.txt, scan-\\xff.searchable.pdf (1 page)" in result.stdout
+    assert "Parcel Tracking" in (out / os.fsdecode(b"scan-\xff.txt")).read_text()

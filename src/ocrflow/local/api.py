@@ -1,7 +1,9 @@
-"""`ocrflow api`: the local stack with its HTTPS API and the web page, up until Ctrl-C, with a test tenant."""
+"""`ocrflow api`: the local stack with its HTTPS API and the web page, up until stopped (Ctrl-C, SIGTERM, SIGHUP),
+with a test tenant."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +45,13 @@ def serve_local_api(provider: str = AUTO) -> int:
             print("admin (another shell):")
             print(f"  export {' '.join(f'{k}={v}' for k, v in env.items())} "
                   f"OCRFLOW_TENANTS_TABLE={stack.deployment.tenants_table}")
-            print("  .venv/bin/ocrflow tenants list\n\nCtrl-C stops everything.", flush=True)
+            print("  .venv/bin/ocrflow tenants list\n\nCtrl-C (or SIGTERM, SIGHUP) stops everything.", flush=True)
             while True:
                 time.sleep(3600)
+        except KeyboardInterrupt:
+            with contextlib.suppress(OSError):  # after SIGHUP there may be no terminal left to write to
+                print("stopping: the emulator, its Lambda workers and its temporary files ...", flush=True)
+            raise
         finally:
             server.shutdown()
             server.server_close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,6 +24,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process of the process group is still running (zombies waiting to be reaped do not count)."""
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
 
 
 class Emulator:
@@ -101,16 +114,19 @@ class Emulator:
 
     @staticmethod
     def _stop_group(process: subprocess.Popen) -> None:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):  # the group: Lambda workers too
+        """SIGTERM to the emulator's process group (its Lambda workers too), SIGKILL to whatever is left of it
+        after 10 s; returns once no process of the group is left (so none writes to the temporary folder)."""
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(process.pid, sig)
             except ProcessLookupError:
                 return
-            try:
-                process.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(0.1)  # reaps the emulator itself; its workers are reaped by whoever inherits them
+                if not _group_alive(process.pid):
+                    return
 
     def log_tail(self, lines: int = 15) -> str:
         try:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ocrflow.api.tenants import TenantDirectory
@@ -33,6 +35,11 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
+
+    @property
+    def fakes_log(self) -> Path:
+        """Where the fakes' access log goes (not the terminal: it would run through the demo's report)."""
+        return self.tools.work_dir / "fakes.log"
 
     @property
     def fake(self) -> FakeServer | None:
@@ -84,11 +91,29 @@ class LocalStack:
 
 
 @contextlib.contextmanager
+def _access_log_to(path: Path) -> Iterator[None]:
+    """The fakes' werkzeug access log into `path` while inside (werkzeug prints it, coloured, to stderr)."""
+    logger = logging.getLogger("werkzeug")
+    before = logger.handlers[:], logger.propagate, logger.level
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        handler.close()
+        logger.handlers, logger.propagate = before[0], before[1]
+        logger.setLevel(before[2])
+
+
+@contextlib.contextmanager
 def local_stack(provider: str = AUTO, route: str = "", tools: LocalTools | None = None,
                 fake_options: dict[ProviderName, dict[str, Any]] | None = None) -> Iterator[LocalStack]:
     tools = tools or LocalTools.from_env()
     tools.check()
-    with Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
+    with _access_log_to(tools.work_dir / "fakes.log"), \
+            Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
         stack = LocalStack(emulator=emulator, tools=tools, fake_options=dict(fake_options or {}))
         try:
             bootstrap(emulator, tools)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.cli import main
-from ocrflow.cli_usage import provider_status_lines, usage_report
+from ocrflow.cli.usage import provider_status_lines, usage_report
 from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.credits import USAGE_SHARDS, DynamoLedger
 from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
@@ -104,6 +104,7 @@ def test_the_report_shows_what_routing_knows_of_each_provider(table):
     assert "1 req/2 p this day" in rows["ocrspace"] and "available" in rows["ocrspace"]
     assert "37 pages" in rows["pdfocr"]
     assert re.search(r"exhausted (59\d|600) s more: pdfmage", rows["pdfmage"])
+    assert rows["pdfmage"].endswith(": pdfmage credit balance is too low")  # the reason whole, never cut
     assert quotas.status("pdfmage").exhausted_until >= now + 599
 
 

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         tenant = tenants.set_credit_shards(args.tenant, args.shards)
         print(f"{tenant.tenant_id}: {tenant.credit_shards} credit shards, {tenant.credits} pages")
     elif args.action == "usage":
-        from ocrflow.cli_usage import tenant_usage_lines
+        from ocrflow.cli.usage import tenant_usage_lines
 
         print("\n".join(tenant_usage_lines(tenants.table, tenant=args.tenant)))
     elif args.action == "route":

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ocrflow.workflow.usage import ProviderUsagePeriod
 
-TENANT_HEADER = (f"{'tenant':<24} {'credits':>9}  {'period':<10} {'provider':<10} {'pages':>7} {'requests':>8} "
-                 f"{'cost USD':>12}")
+#: the tables are 80 columns wide at most (the demo prints them too); only the routing column is open-ended
+TENANT_HEADER = (f"{'tenant':<19} {'credits':>9}  {'period':<10} {'provider':<10} {'pages':>7} {'requests':>8} "
+                 f"{'cost USD':>10}")
 #: the tenant of files put straight into the uploads bucket (not a tenant of the directory; never charged)
 UNMETERED = "default"
 PROVIDER_HEADER = f"{'provider':<24} {'period':<10} {'pages':>7} {'requests':>8} {'cost USD':>12}"
@@ -28,7 +29,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ocrflow.cli_tenants import directory
+    from ocrflow.cli.tenants import directory
 
     print("\n".join(usage_report(directory(args.table).table, tenant=args.tenant, provider=args.provider)))
     return 0
@@ -50,11 +51,11 @@ def tenant_usage_lines(table: Any, tenant: str | None = None, provider: str | No
     lines = [TENANT_HEADER]
     for chosen in [tenants.get(tenant)] if tenant not in (None, UNMETERED) else tenants.list():
         periods = [p for p in tenant_usage(table, chosen.tenant_id) if provider in (None, p.provider)]
-        lines += [f"{chosen.tenant_id:<24} {chosen.credits:>9}  {_counts(p)}" for p in periods] or [
-            f"{chosen.tenant_id:<24} {chosen.credits:>9}  -"]
+        lines += [f"{chosen.tenant_id:<19} {chosen.credits:>9}  {_counts(p)}" for p in periods] or [
+            f"{chosen.tenant_id:<19} {chosen.credits:>9}  -"]
     if tenant in (None, UNMETERED):  # the operator's own uploads: no balance, their usage counted all the same
         periods = [p for p in tenant_usage(table, UNMETERED) if provider in (None, p.provider)]
-        lines += [f"{UNMETERED + ' (unmetered)':<24} {'-':>9}  {_counts(p)}" for p in periods]
+        lines += [f"{UNMETERED + ' (unmetered)':<19} {'-':>9}  {_counts(p)}" for p in periods]
     return lines
 
 
@@ -69,10 +70,10 @@ def provider_usage_lines(table: Any, provider: str | None = None) -> list[str]:
 
 
 def _counts(period: ProviderUsagePeriod) -> str:
-    return f"{period.period:<10} {period.provider:<10} {period.pages:>7} {period.requests:>8} {period.cost:>12.6f}"
+    return f"{period.period:<10} {period.provider:<10} {period.pages:>7} {period.requests:>8} {period.cost:>10.6f}"
 
 
-STATUS_HEADER = f"{'provider':<24} {'reported balance':<20} {'routing':<44} quota windows used (OCRFLOW_QUOTAS)"
+STATUS_HEADER = f"{'provider':<12} {'balance':<12} {'quota windows used':<28} routing"
 
 
 def provider_status_lines(table: Any, provider: str | None = None, quotas: str | None = None) -> list[str]:
@@ -92,10 +93,10 @@ def provider_status_lines(table: Any, provider: str | None = None, quotas: str |
         left = (status.exhausted_until or 0) - time.time()
         routing = f"exhausted {left:.0f} s more" if left > 0 else "available"
         if left > 0 and status.exhausted_reason:
-            routing += f": {status.exhausted_reason}"[:44 - len(routing)]
+            routing += f": {status.exhausted_reason}"  # last on the line, whole
         used = ", ".join(f"{counts['requests']} req/{counts['pages']} p this {per}"
                          for per, counts in book.used(name).items()) or "-"
-        lines.append(f"{name:<24} {balance:<20} {routing:<44} {used}")
+        lines.append(f"{name:<12} {balance:<12} {used:<28} {routing}")
     return lines
 
 

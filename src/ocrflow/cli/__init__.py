@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ocrflow.cli.stopping import Stopped, stop_signals_unwind
 from ocrflow.errors import OcrflowError
 from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
 from ocrflow.workflow.routing import AUTO
@@ -56,13 +59,13 @@ def _parser() -> argparse.ArgumentParser:
                       help="inject a fault (throttle, error5xx, slow, timeout, malformed, expired_token, 524, "
                            "partial, quota, unavailable), for TIMES requests or always")
 
-    from ocrflow import cli_tenants, cli_usage
+    from ocrflow.cli import tenants, usage
 
-    cli_tenants.add_parser(commands)
-    cli_usage.add_parser(commands)
+    tenants.add_parser(commands)
+    usage.add_parser(commands)
 
     api = commands.add_parser("api", help="bring up the local stack with its HTTPS API and the web page; print the "
-                              "base URL and a test key; serve until Ctrl-C")
+                              "base URL and a test key; serve until Ctrl-C, SIGTERM or SIGHUP")
     api.add_argument("--provider", default=os.environ.get("PROVIDER") or AUTO,
                      choices=[AUTO, *(p.value for p in ProviderName)])
 
@@ -73,9 +76,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with stop_signals_unwind():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "ocr":
-            from ocrflow.cli_ocr import ocr_command
+            from ocrflow.cli.ocr import ocr_command
 
             return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
                                progress=not args.quiet, debug=args.debug)
@@ -95,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(text)
             return EXIT_OK
         if args.command == "demo":
-            from ocrflow.demo import run_demo
+            from ocrflow.cli.demo import run_demo
 
             return run_demo(args.samples, args.output, provider=args.provider)
         if args.command == "stack-demo":
@@ -107,13 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve_fake(args.name, args.port, args.fault)
         if args.command == "tenants":
-            from ocrflow import cli_tenants
+            from ocrflow.cli import tenants
 
-            return cli_tenants.run(args)
+            return tenants.run(args)
         if args.command == "usage":
-            from ocrflow import cli_usage
+            from ocrflow.cli import usage
 
-            return cli_usage.run(args)
+            return usage.run(args)
         if args.command == "api":
             from ocrflow.local.api import serve_local_api
 
@@ -127,11 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OcrflowError as exc:
         print(f"ocrflow: error: {exc} [{exc.code}]", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("ocrflow: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: everything started has been cleaned up by now
+        if isinstance(stop, Stopped) and stop.signum != signal.SIGINT:
+            _say(f"ocrflow: stopped by {signal.Signals(stop.signum).name}")
+            return stop.exit_status
+        _say("ocrflow: interrupted")
         return 130
     return EXIT_USAGE
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):  # after SIGHUP there may be no terminal left to write to
+        print(line, file=sys.stderr)
+

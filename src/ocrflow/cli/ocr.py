@@ -6,49 +6,48 @@ import sys
 import traceback
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ocrflow.errors import OcrflowError
+from ocrflow.cli.inputs import display_name, read_input
+from ocrflow.errors import ConfigError, OcrflowError
+from ocrflow.limits import InputLimits
 from ocrflow.outputs import write_outputs
 from ocrflow.service import OcrOutcome, run_ocr
 
 
 def _fail(path: Path, message: str, code: str) -> None:
-    print(f"ocrflow: {path}: {message} [{code}]", file=sys.stderr)
+    print(f"ocrflow: {display_name(path)}: {message} [{code}]", file=sys.stderr)
 
 
-def ocr_one(path: Path, *, provider: str, languages: str, progress: Progress | None) -> OcrOutcome:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise _InputProblem("no such file", "not_found") from None
-    except IsADirectoryError:
-        raise _InputProblem("is a directory, not a file", "not_a_file") from None
-    except PermissionError:
-        raise _InputProblem("permission denied", "unreadable") from None
-    except OSError as exc:
-        raise _InputProblem(f"cannot read: {exc.strerror}", "unreadable") from None
-    task = progress.add_task(path.name, total=None) if progress else None
+def ocr_one(path: Path, *, provider: str, languages: str, limits: InputLimits,
+            progress: Progress | None) -> OcrOutcome:
+    data = read_input(path, limits.max_bytes)
+    task = progress.add_task(display_name(path.name), total=None) if progress else None
 
     def on_page(done: int, total: int) -> None:
         if progress is not None and task is not None:
             progress.update(task, completed=done, total=total)
 
     try:
-        return run_ocr(data, filename=path.name, provider=provider, languages=languages, on_page=on_page)
+        return run_ocr(data, filename=display_name(path.name), provider=provider, languages=languages,
+                       limits=limits, on_page=on_page)
     finally:
         if progress is not None and task is not None:
             progress.remove_task(task)
 
 
-class _InputProblem(Exception):
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+def _input_limits() -> InputLimits:
+    try:
+        return InputLimits()
+    except ValidationError as exc:
+        problems = "; ".join(f"OCRFLOW_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"bad input limit setting - {problems}") from None
 
 
 def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: str, progress: bool,
                 debug: bool = False) -> int:
+    limits = _input_limits()
     failures = 0
     stems: dict[str, Path] = {}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
@@ -57,23 +56,19 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
         for path in inputs:
             stem = path.stem
             if stem in stems:
-                _fail(path, f"its outputs would overwrite those of {stems[stem]}", "duplicate_name")
+                _fail(path, f"its outputs would overwrite those of {display_name(stems[stem])}", "duplicate_name")
                 failures += 1
                 continue
             stems[stem] = path
             try:
-                outcome = ocr_one(path, provider=provider, languages=languages, progress=bar)
+                outcome = ocr_one(path, provider=provider, languages=languages, limits=limits, progress=bar)
                 written = write_outputs(outcome, out_dir, stem)
-            except _InputProblem as exc:
-                _fail(path, str(exc), exc.code)
-                failures += 1
-                continue
             except OcrflowError as exc:
                 _fail(path, exc.message, exc.code)
                 failures += 1
                 continue
             except OSError as exc:
-                _fail(path, f"cannot write results to {out_dir}: {exc.strerror}", "write_failed")
+                _fail(path, f"cannot write results to {display_name(out_dir)}: {exc.strerror}", "write_failed")
                 failures += 1
                 continue
             except Exception as exc:  # an ocrflow bug: still one line, never a traceback unless asked
@@ -83,6 +78,7 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
                 failures += 1
                 continue
             pages = outcome.document.source.page_count
-            print(f"{path} -> {written['json'].name}, {written['txt'].name}, {written['pdf'].name} "
+            outputs = ", ".join(display_name(written[kind].name) for kind in ("json", "txt", "pdf"))
+            print(f"{display_name(path)} -> {outputs} "
                   f"({pages} page{'s' if pages != 1 else ''})")
     return 1 if failures else 0
