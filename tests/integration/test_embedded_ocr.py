@@ -157,3 +157,19 @@ def test_a_page_with_a_little_text_is_not_taken_for_blank(text, ink, paper, nois
     page = run_ocr(_sparse_page(text, ink, paper, noise)).document.pages[0]
     assert WarningCode.BLANK_PAGE not in {w.code for w in page.warnings}
     assert page.text == text
+
+
+def test_a_faint_scan_is_not_taken_for_blank():
+    """A page of text printed at 15% contrast (ink 217 on paper 255) is read, not skipped."""
+    import io
+
+    from ocrflow.samples import PARAGRAPHS, PageSpec, render_page
+    from ocrflow.service import run_ocr
+
+    spec = PageSpec(PARAGRAPHS[:1], dpi=200)
+    faint = render_page(spec).point(lambda v: round(255 - (255 - v) * 0.15))
+    buffer = io.BytesIO()
+    faint.save(buffer, "JPEG", quality=75, dpi=(200, 200))
+    page = run_ocr(buffer.getvalue()).document.pages[0]
+    assert WarningCode.BLANK_PAGE not in {w.code for w in page.warnings}
+    assert word_recall(spec.text, page.text) >= 0.97

@@ -77,10 +77,8 @@ class EmbeddedProvider:
 
     def _page(self, info: InputInfo, page_image: PageImage, reading: RecognizedPage) -> Page:
         page_info = info.pages[page_image.index]
-        if info.media_type.is_image:
-            width, height, unit = float(page_image.image.width), float(page_image.image.height), "px"
-        else:
-            width, height, unit = page_info.width, page_info.height, "pt"
+        # an image's own pixels (the engine may have read it resampled to square pixels), a PDF page's points
+        width, height, unit = page_info.width, page_info.height, "px" if info.media_type.is_image else "pt"
         page_image.image.close()
         return Page(
             index=page_image.index, width=width, height=height, unit=unit, rotation=page_info.rotation,
