@@ -18,6 +18,8 @@ for "Desktop"), which a bare confidence x word count can prefer.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import threading
 from collections.abc import Sequence
@@ -77,12 +79,34 @@ def default_tessdata_path() -> Path:
     return next((path for path in (installed, beside_package) if path.is_dir()), installed)
 
 
+#: Leptonica's L_SEVERITY_NONE: it prints nothing
+_LEPTONICA_SILENT = 6
+
+
+def silence_leptonica() -> bool:
+    """Leptonica (Tesseract's image library) prints its complaints - "Error in pixScanForForeground: invalid
+    box" on pages with almost nothing on them - straight onto stderr, where the CLI's user reads them. The
+    tesserocr wheel bundles its own copy, already loaded; this turns its messages off. False when no Leptonica
+    library is found (nothing is changed then)."""
+    bundled = Path(tesserocr.__file__).resolve().parent.parent / "tesserocr.libs"
+    candidates = [str(p) for p in sorted(bundled.glob("libleptonica*.so*"))] + [ctypes.util.find_library("leptonica")
+                                                                              or ctypes.util.find_library("lept")]
+    for path in filter(None, candidates):
+        try:
+            ctypes.CDLL(path).setMsgSeverity(_LEPTONICA_SILENT)
+        except (OSError, AttributeError):
+            continue
+        return True
+    return False
+
+
 class TesseractEngine:
     name = "tesseract"
 
     def __init__(self, tessdata_path: Path | None = None) -> None:
         self.tessdata_path = Path(tessdata_path or default_tessdata_path())
         self._local = threading.local()
+        silence_leptonica()
 
     @property
     def version(self) -> str:
