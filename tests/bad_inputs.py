@@ -85,3 +85,20 @@ def born_digital_pdf(text: str = "Hello searchable world", rotate: int = 0) -> b
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
+
+
+
+def pdf_claiming_pages(claimed: int, texts: tuple[str, ...] = ("Hello searchable world",)) -> bytes:
+    """A text PDF, one page per text, whose page tree's /Count claims `claimed` pages (the byte layout and
+    xref stay valid: only the number is a lie)."""
+    with pikepdf.open(io.BytesIO(born_digital_pdf(texts[0]))) as pdf:
+        for text in texts[1:]:
+            with pikepdf.open(io.BytesIO(born_digital_pdf(text))) as other:
+                pdf.pages.append(other.pages[0])
+        pdf.Root.Pages.Claim = claimed  # a placeholder as long as /Count, swapped in after qpdf wrote a true one
+        out = io.BytesIO()
+        pdf.save(out, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    data = out.getvalue()
+    true_count = b"/Count %d " % len(texts)
+    assert data.count(true_count) == 1 and data.count(b"/Claim ") == 1
+    return data.replace(true_count, b"/Stale %d " % len(texts)).replace(b"/Claim ", b"/Count ")

@@ -92,6 +92,7 @@ class WarningCode(StrEnum):
     SKEWED = "skewed"
     DOWNSCALED = "downscaled"
     TEXT_FROM_PDF = "text_from_pdf"
+    TEXT_LAYER_UNUSABLE = "text_layer_unusable"  # the page's own text decodes to garbage; it was OCRed instead
     DPI_CAPPED = "dpi_capped"
     PAGE_FAILED = "page_failed"      # the provider could not read this page; it is empty
     BOXES_DROPPED = "boxes_dropped"  # the provider's word boxes could not be placed reliably; text kept

@@ -31,6 +31,7 @@ from ocrflow.errors import (
 )
 from ocrflow.limits import InputLimits
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
+from ocrflow.pdf.text_trust import DocumentFonts, text_layer_problem
 
 
 class MediaType(StrEnum):
@@ -77,6 +78,13 @@ class PageInfo(BaseModel):
     rotation: int = 0
     image_dpi: float | None = Field(default=None, description="Resolution of the page's largest image")
     has_text: bool = False
+    text_problem: str | None = Field(
+        default=None, description="Why the page's own text layer decodes to garbage; such a page is OCRed")
+
+    @property
+    def has_usable_text(self) -> bool:
+        """The page carries text that can be read instead of OCRing it."""
+        return self.has_text and self.text_problem is None
 
 
 class InputInfo(BaseModel):
@@ -140,17 +148,37 @@ def inspect_document(data: bytes, limits: InputLimits | None = None) -> InputInf
 
 
 def open_pdf(data: bytes) -> pdfium.PdfDocument:
-    """Open a PDF with pdfium, turning its failures into typed errors. Call with PDFIUM_LOCK held."""
+    """Open a PDF with pdfium, turning its failures into typed errors. Call with PDFIUM_LOCK held.
+
+    pdfium takes the page count from the page tree's /Count; a file whose /Count disagrees with the pages
+    qpdf finds in the tree (a one-page file claiming a million) is opened from qpdf's rewrite, which counts
+    them, so every reader of the file sees the same real pages."""
     try:
-        return pdfium.PdfDocument(data)
+        pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError:
         pass  # pdfium's error code is process-global and can be stale: let qpdf say what is wrong
-    # pdfium gave up; qpdf repairs more kinds of damage (broken xref, bad offsets) - try its rewrite once
+    else:
+        found = _pages_qpdf_finds(data)
+        if found is None or found == len(pdf):
+            return pdf
+        pdf.close()
+    # pdfium gave up or miscounted; qpdf repairs more kinds of damage (broken xref, bad offsets, a wrong
+    # /Count) - try its rewrite once
     repaired = _repair_with_qpdf(data)
     try:
         return pdfium.PdfDocument(repaired)
     except pdfium.PdfiumError:
         raise DamagedPdfError("the PDF is damaged and cannot be read") from None
+
+
+def _pages_qpdf_finds(data: bytes) -> int | None:
+    """The number of pages in the page tree as qpdf walks it; None when qpdf cannot open the file (pdfium's
+    count stands then)."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return len(pdf.pages)
+    except Exception:  # qpdf raises its own and plain errors on damage pdfium may have read past
+        return None
 
 
 def _repair_with_qpdf(data: bytes) -> bytes:
@@ -177,21 +205,23 @@ def _inspect_pdf(data: bytes, limits: InputLimits) -> list[PageInfo]:
                     f"the document has {count} pages; the limit is {limits.max_pages}", limit=limits.max_pages
                 )
             pages = []
-            for index in range(count):
-                try:
-                    page = pdf[index]
-                except pdfium.PdfiumError:
-                    raise DamagedPdfError(f"page {index + 1} of the PDF is damaged and cannot be read") from None
-                try:
-                    pages.append(_inspect_pdf_page(index, page, limits))
-                finally:
-                    page.close()
+            with DocumentFonts(data) as fonts:
+                for index in range(count):
+                    try:
+                        page = pdf[index]
+                    except pdfium.PdfiumError:
+                        raise DamagedPdfError(
+                            f"page {index + 1} of the PDF is damaged and cannot be read") from None
+                    try:
+                        pages.append(_inspect_pdf_page(index, page, limits, fonts))
+                    finally:
+                        page.close()
             return pages
         finally:
             pdf.close()
 
 
-def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits) -> PageInfo:
+def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits, fonts: DocumentFonts) -> PageInfo:
     width, height = page.get_size()  # pdfium reports the displayed size: /Rotate already applied
     rotation = page.get_rotation() % 360
     if width <= 0 or height <= 0:
@@ -214,10 +244,12 @@ def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits) -> 
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
+        has_text = any(not ch.isspace() for ch in text)
+        problem = text_layer_problem(textpage, fonts.of_page(index)) if has_text else None
     finally:
         textpage.close()
-    has_text = any(not ch.isspace() for ch in text)
-    return PageInfo(index=index, width=width, height=height, rotation=rotation, image_dpi=best_dpi, has_text=has_text)
+    return PageInfo(index=index, width=width, height=height, rotation=rotation, image_dpi=best_dpi, has_text=has_text,
+                    text_problem=problem)
 
 
 def _inspect_image(data: bytes, media_type: MediaType, limits: InputLimits) -> list[PageInfo]:

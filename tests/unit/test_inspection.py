@@ -8,7 +8,7 @@ from ocrflow.inspection import MediaType, inspect_document, sniff_media_type
 from ocrflow.limits import InputLimits
 from ocrflow.raster import render_dpi
 from tests import bad_inputs
-from tests.conftest import sample_bytes
+from tests.conftest import REPO, sample_bytes
 
 
 @pytest.mark.parametrize(("name", "media_type", "pages"), [
@@ -123,3 +123,60 @@ def test_exif_turned_photo_reports_the_size_a_viewer_shows():
     image.save(out, "JPEG", exif=exif)
     page = inspect_document(out.getvalue()).pages[0]
     assert (page.width, page.height) == (200, 300)
+
+
+
+def test_page_count_is_the_pages_found_not_the_count_the_file_claims():
+    from ocrflow.service import run_ocr
+
+    data = bad_inputs.pdf_claiming_pages(1_000_000, ("Only one page here",))
+    assert inspect_document(data).page_count == 1
+    outcome = run_ocr(data)
+    assert outcome.document.source.page_count == 1
+    assert [p.text for p in outcome.document.pages] == ["Only one page here"]
+
+
+def test_pages_beyond_a_too_small_count_are_read_and_counted_against_the_limit():
+    from ocrflow.service import run_ocr
+
+    data = bad_inputs.pdf_claiming_pages(1, ("First page", "Second page", "Third page"))
+    assert [p.text for p in run_ocr(data).document.pages] == ["First page", "Second page", "Third page"]
+    with pytest.raises(errors.TooManyPagesError):
+        inspect_document(data, InputLimits(max_pages=2))
+
+
+@pytest.mark.parametrize("name", ["truetype_font_nomapping.pdf", "type3_font_nomapping.pdf", "cmyk.pdf"])
+def test_text_layer_that_decodes_to_garbage_is_not_usable(name):
+    page = inspect_document((REPO / "tests" / "resources" / "ocrmypdf" / name).read_bytes()).pages[0]
+    assert page.has_text and not page.has_usable_text and page.text_problem
+
+
+def test_text_in_a_standard_font_is_usable():
+    page = inspect_document(bad_inputs.born_digital_pdf("Quarterly report 2024")).pages[0]
+    assert page.has_usable_text and page.text_problem is None
+
+
+def _symbolic_truetype_text_pdf(font_name: str) -> bytes:
+    """Text in a symbolic TrueType font with no /Encoding and no /ToUnicode: its codes are glyph slots."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    descriptor = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name(f"/{font_name}"), Flags=4,
+        FontBBox=[0, -200, 1000, 900], ItalicAngle=0, Ascent=900, Descent=-200, CapHeight=700, StemV=80))
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.TrueType, BaseFont=pikepdf.Name(f"/{font_name}"),
+        FirstChar=32, LastChar=126, Widths=[500] * 95, FontDescriptor=descriptor))
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.Contents = pikepdf.Stream(pdf, b"BT /F1 24 Tf 72 700 Td (\"7+%-) Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("font_name", ["ABCDEF+Glyphs", "Glyphs" + "x" * 300], ids=["subset", "long-name"])
+def test_text_in_a_symbolic_truetype_font_without_unicode_map_is_not_usable(font_name):
+    page = inspect_document(_symbolic_truetype_text_pdf(font_name)).pages[0]
+    assert page.has_text and not page.has_usable_text
+    assert "font with no Unicode map" in page.text_problem

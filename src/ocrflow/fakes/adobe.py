@@ -9,7 +9,8 @@ output is the embedded engine's searchable PDF of the uploaded file.
 Faults (`fake.faults.inject(mode)`), restricted to some steps with `fake.fault_steps = {"ocr", ...}`
 (steps: token, assets, asset, upload, ocr, status, download):
   throttle      429 - `TOO_MANY_REQUESTS` on /operation/ocr, flat `{"error_code":"429050"}` elsewhere
-  quota         429 - `INSUFFICIENT_QUOTA` on /operation/ocr, flat `{"error_code":"429001"}` on /assets
+  quota         429 - `INSUFFICIENT_QUOTA` on /operation/ocr, flat `{"error_code":"429001"}` on /assets and the
+                status URL (a usage limit; with `fake.quota_retry_after` set, the answers carry that retry-after)
   error5xx      500 `INTERNAL_SERVER_ERROR` (XML `InternalError` on storage URLs)
   unavailable   503 from the gateway, HTML body
   malformed     a 2xx answer that is not what the API documents
@@ -84,6 +85,8 @@ class AdobeFake(FakeServer):
         self.in_progress_polls = 1
         self.retry_after: str | None = "1"
         self.throttle_retry_after: str | None = "1"
+        #: the retry-after of a quota answer (undocumented for Adobe; None: no header, the quota is used up)
+        self.quota_retry_after: str | None = None
         self.token_ttl_seconds = 86399
         self.url_ttl_seconds = 3600
         self.max_bytes = 100 * 1024 * 1024
@@ -128,10 +131,11 @@ class AdobeFake(FakeServer):
             if step == "ocr":
                 return self._error(429, "TOO_MANY_REQUESTS", "Too many requests", headers)
             return self._json({"error_code": "429050", "message": "Too many requests"}, 429, headers)
-        if step in ("assets", "ocr") and self._fires("quota", step):
+        if step in ("assets", "ocr", "status") and self._fires("quota", step):
+            headers = {"retry-after": self.quota_retry_after} if self.quota_retry_after is not None else {}
             if step == "ocr":
-                return self._error(429, "INSUFFICIENT_QUOTA", "Quota exhausted for this operation")
-            return self._json({"error_code": "429001", "message": "Service usage limit reached"}, 429)
+                return self._error(429, "INSUFFICIENT_QUOTA", "Quota exhausted for this operation", headers)
+            return self._json({"error_code": "429001", "message": "Service usage limit reached"}, 429, headers)
         if self._fires("error5xx", step):
             return self._error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
         if self._fires("unavailable", step):

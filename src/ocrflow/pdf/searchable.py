@@ -2,7 +2,8 @@
 
 Original pages stay as they are - PDF inputs are edited in place with pikepdf (qpdf), so image streams are
 copied byte for byte; image inputs are wrapped into PDF by img2pdf without re-encoding - and each OCRed page
-gets an invisible text layer (see `text_layer`). Pages that already carried text are left alone.
+gets an invisible text layer (see `text_layer`). Pages that already carried text are left alone; a page OCRed
+because its own text was garbage keeps its drawing, but its text is marked to extract as a space.
 """
 
 from __future__ import annotations
@@ -50,10 +51,34 @@ def build_searchable_pdf(source: bytes, info: InputInfo, document: Document, out
             frame = display_frame(page)
             width, height = frame.display_size
             stream = page_text_stream(page_doc, name.lstrip("/"), width, height, frame.display_to_user())
-            page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
-            page.contents_add(pikepdf.Stream(pdf, b"\nQ\n" + stream), prepend=False)
+            hide = _own_text_unusable(info, page_doc.index) and _marked_content_balanced(page)
+            page.contents_add(pikepdf.Stream(pdf, (_HIDE_OWN_TEXT if hide else b"") + b"q\n"), prepend=True)
+            page.contents_add(pikepdf.Stream(pdf, b"\nQ\n" + (b"EMC\n" if hide else b"") + stream), prepend=False)
         pdf.docinfo[Name.Producer] = "ocrflow"
         pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+# A page whose own text decodes to garbage was OCRed: its drawing stays as it is, but text extractors (pdfium,
+# poppler) read everything it drew as one space (PDF 14.9.4 ActualText), so only our layer is found and copied.
+_HIDE_OWN_TEXT = b"/Span <</ActualText ( )>> BDC\n"
+
+
+def _own_text_unusable(info: InputInfo, index: int) -> bool:
+    return index < len(info.pages) and info.pages[index].text_problem is not None
+
+
+def _marked_content_balanced(page: pikepdf.Page) -> bool:
+    """True when every marked-content section the page opens it closes: only then can our span close where it
+    should (an unclosed one would swallow our text layer)."""
+    depth = 0
+    try:
+        for instruction in pikepdf.parse_content_stream(page, "BDC BMC EMC"):
+            depth += -1 if str(instruction.operator) == "EMC" else 1
+            if depth < 0:
+                return False
+    except pikepdf.PdfError:
+        return False
+    return depth == 0
 
 
 def display_frame(page: pikepdf.Page) -> DisplayFrame:

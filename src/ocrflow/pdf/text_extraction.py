@@ -4,10 +4,12 @@ normalized model: words and lines with boxes on the displayed page, no confidenc
 from __future__ import annotations
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from ocrflow.document import BBox, Block, Line, Page, Word
 from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
+from ocrflow.pdf.text_trust import is_garbage_char
 
 
 def page_frame(page: pdfium.PdfPage) -> DisplayFrame:
@@ -17,7 +19,9 @@ def page_frame(page: pdfium.PdfPage) -> DisplayFrame:
 
 
 def extract_page_blocks(page: pdfium.PdfPage) -> list[Block]:
-    """The page's text as one block of lines of words. Call with PDFIUM_LOCK held."""
+    """The page's text as one block of lines of words. Characters that stand for nothing readable (codes
+    pdfium cannot map, controls, private-use and unassigned code points) are left out. Call with PDFIUM_LOCK
+    held."""
     frame = page_frame(page)
     textpage = page.get_textpage()
     try:
@@ -48,6 +52,8 @@ def extract_page_blocks(page: pdfium.PdfPage) -> list[Block]:
                 continue
             if not char or char.isspace() or char == "\x00":
                 end_word()
+                continue
+            if is_garbage_char(char) or pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) == 1:
                 continue
             left, bottom, right, top = textpage.get_charbox(index, loose=True)
             box = [left, bottom, right, top] if box is None else [

@@ -130,9 +130,12 @@ def page_text_stream(page: Page, font: str, display_width: float, display_height
         for position, ((start, end, base), word) in enumerate(placed):
             x, y = start * cos + base * nx, start * sin + base * ny
             scale = 100.0 * (end - start) / (len(word.text) * GLYPH_ADVANCE * size)
+            # pdfium (Chrome's viewer, our own reader) skips a text object of no width, and one empty glyph
+            # has none: a one-letter word ("a", "I", a page number) carries its following space with it
+            lone = len(word.text) == 1
             ops.append(f"{_num(scale)} Tz {cos} {sin} {-sin} {cos} {_num(x)} {_num(y)} Tm "
-                       f"<{encode_text(word.text)}> Tj")
-            if position + 1 < len(placed):
+                       f"<{encode_text(word.text)}{'0020' if lone else ''}> Tj")
+            if position + 1 < len(placed) and not lone:
                 gap = placed[position + 1][0][0] - end
                 if gap > 0:
                     gx, gy = end * cos + base * nx, end * sin + base * ny

@@ -287,6 +287,8 @@ def error_code(response: httpx.Response) -> tuple[str | None, str | None]:
 
 
 QUOTA_CODES = frozenset({"INSUFFICIENT_QUOTA", "429001", "429002"})
+#: the documented answer for an operation with no quota left (free tier used up, or none bought): final
+EXHAUSTED_CODE = "INSUFFICIENT_QUOTA"
 
 
 def api_error(response: httpx.Response, step: str) -> OcrflowError:
@@ -297,10 +299,17 @@ def api_error(response: httpx.Response, step: str) -> OcrflowError:
     text = f"Adobe {step} call failed: HTTP {status}" + (f" {code}" if code else "") + (
         f" ({message})" if message else "")
     if status == 429:
-        if code and code.upper() in QUOTA_CODES:
+        # INSUFFICIENT_QUOTA is an exhausted quota (PROVIDERS.md §1.4: terminal); a usage limit (429001,
+        # 429002) that says when to come back is a throttle like any other 429; without a retry-after it is
+        # taken as used up
+        retry_after = retry_after_seconds(response)
+        upper = (code or "").upper()
+        if upper == EXHAUSTED_CODE or (upper in QUOTA_CODES and retry_after is None):
+            if retry_after is not None:
+                details["retry_after"] = retry_after
             return QuotaExhaustedError(f"Adobe quota exhausted: {code}" + (f" ({message})" if message else ""),
                                        **details)
-        return ThrottledError(text, retry_after=retry_after_seconds(response), **details)
+        return ThrottledError(text, retry_after=retry_after, **details)
     if status >= 500 or status == 408:
         return ProviderUnavailableError(text, **details)
     if step == "token":

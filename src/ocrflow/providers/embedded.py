@@ -2,9 +2,10 @@
 
 Pages stream through: the calling thread renders one page at a time (pdfium is single-threaded), a small
 pool of engine threads reads them (libtesseract runs without the GIL), and at most `workers + 1` page images
-exist at once - so memory stays flat however long the document is. Pages that already carry text are read
-from the PDF instead of being OCRed; blank pages and images too small to hold text are not OCRed either
-(`imaging.blank`: a few milliseconds instead of a Tesseract reading).
+exist at once - so memory stays flat however long the document is. Pages that already carry usable text are
+read from the PDF instead of being OCRed; a page whose text layer decodes to garbage is OCRed. Blank pages and
+images too small to hold text are not OCRed either (`imaging.blank`: a few milliseconds instead of a Tesseract
+reading).
 """
 
 from __future__ import annotations
@@ -46,12 +47,12 @@ class EmbeddedProvider:
             check(languages)
         total = info.page_count
         pages: dict[int, Page] = {}
-        text_pages = [p.index for p in info.pages if p.has_text]
+        text_pages = [p.index for p in info.pages if p.has_usable_text]
         if text_pages:
             pages.update(self._read_text_pages(data, info, text_pages))
             if on_page:
                 on_page(len(pages), total)
-        ocr_indexes = [p.index for p in info.pages if not p.has_text]
+        ocr_indexes = [p.index for p in info.pages if not p.has_usable_text]
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocr") as pool:
             pending: list[tuple[PageImage, Future[RecognizedPage]]] = []
 
@@ -80,11 +81,14 @@ class EmbeddedProvider:
         # an image's own pixels (the engine may have read it resampled to square pixels), a PDF page's points
         width, height, unit = page_info.width, page_info.height, "px" if info.media_type.is_image else "pt"
         page_image.image.close()
+        unusable = [PageWarning(code=WarningCode.TEXT_LAYER_UNUSABLE,
+                                message=f"the page's own text was not used: {page_info.text_problem}; it was OCRed")
+                    ] if page_info.text_problem else []
         return Page(
             index=page_image.index, width=width, height=height, unit=unit, rotation=page_info.rotation,
             text_orientation=reading.text_orientation, skew_degrees=reading.skew_degrees, dpi=page_image.dpi,
             text_source=TextSource.OCR, text=reading.text, confidence=reading.confidence, blocks=reading.blocks,
-            warnings=page_image.warnings + reading.warnings,
+            warnings=unusable + page_image.warnings + reading.warnings,
         )
 
     def _read_text_pages(self, data: bytes, info: InputInfo, indexes: list[int]) -> dict[int, Page]:

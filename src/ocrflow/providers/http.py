@@ -17,6 +17,7 @@ from ocrflow.providers.settings import ProviderSettings
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 
 
 def make_client(settings: ProviderSettings, **kwargs) -> httpx.Client:
@@ -53,9 +54,16 @@ def transport_error(provider: str, exc: httpx.HTTPError, idempotent: bool = True
 
 
 def with_retries(call: Callable[[], T], settings: ProviderSettings, sleep: Sleep = time.sleep,
-                 rng: random.Random | None = None) -> T:
-    """Run `call`; on a retryable OcrflowError wait (Retry-After when the provider gave one, else exponential
-    back-off with full jitter) and try again, at most `settings.max_attempts` times in all."""
+                 rng: random.Random | None = None, *, clock: Clock = time.monotonic,
+                 deadline: float | None = None) -> T:
+    """Run `call`; on a retryable OcrflowError wait and try again, at most `settings.max_attempts` times in all.
+
+    The wait is exponential back-off with full jitter (capped at `backoff_cap_seconds`), but a provider's
+    Retry-After wins, however far above the cap: asking again sooner only earns another refusal. Waits are
+    bounded by `deadline` (a `clock()` time: the part's, job's or poll's): when one would end past it, the
+    error is raised at once (still retryable: the job can be tried again later) instead of asking early.
+    Without a deadline (a caller that cannot wait long, such as a Lambda step whose retries are scheduled
+    outside it) a Retry-After above the cap is not waited here either: the throttled error is raised."""
     rng = rng or random.Random()
     attempt = 0
     while True:
@@ -67,6 +75,12 @@ def with_retries(call: Callable[[], T], settings: ProviderSettings, sleep: Sleep
                 raise
             ceiling = min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2 ** (attempt - 1))
             delay = rng.uniform(0, ceiling)
-            if isinstance(exc, ThrottledError) and exc.retry_after is not None:
-                delay = max(delay, min(exc.retry_after, settings.backoff_cap_seconds))
+            asked = exc.retry_after if isinstance(exc, ThrottledError) else None
+            if asked is not None:
+                delay = max(delay, asked)
+            if deadline is None:
+                if asked is not None and asked > settings.backoff_cap_seconds:
+                    raise
+            elif clock() + delay > deadline:
+                raise
             sleep(delay)

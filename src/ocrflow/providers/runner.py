@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,7 +15,7 @@ from ocrflow.document import Credits, Page, PageWarning, TextSource, WarningCode
 from ocrflow.errors import ProviderUnavailableError
 from ocrflow.inspection import InputInfo
 from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
-from ocrflow.providers.http import Sleep, with_retries
+from ocrflow.providers.http import Clock, Sleep, with_retries
 from ocrflow.providers.settings import ProviderSettings
 from ocrflow.providers.splitting import plan_parts
 
@@ -32,26 +31,31 @@ class ProviderOutcome:
 
 
 def wait_for(provider: Provider, first: ProviderResult | JobHandle, settings: ProviderSettings,
-             sleep: Sleep = time.sleep, clock: Callable[[], float] = time.monotonic) -> ProviderResult:
-    """Poll a job until it is done, honouring the provider's suggested waits, up to the poll deadline."""
-    deadline = clock() + settings.poll_deadline_seconds
+             sleep: Sleep = time.sleep, clock: Clock = time.monotonic, deadline: float | None = None) -> ProviderResult:
+    """Poll a job until it is done, honouring the provider's suggested waits, up to the poll deadline (a
+    `clock()` time; by default `poll_deadline_seconds` from now). Retries of a poll wait within it too."""
+    if deadline is None:
+        deadline = clock() + settings.poll_deadline_seconds
     outcome = first
     while isinstance(outcome, JobHandle):
         if clock() + outcome.wait_seconds > deadline:
             raise ProviderUnavailableError(
                 f"{provider.name} did not finish within {settings.poll_deadline_seconds:.0f} s", retryable=False)
         sleep(outcome.wait_seconds)
-        outcome = with_retries(partial(provider.poll, outcome), settings, sleep)
+        outcome = with_retries(partial(provider.poll, outcome), settings, sleep, clock=clock, deadline=deadline)
     return outcome
 
 
 def run_provider(provider: Provider, settings: ProviderSettings, data: bytes, info: InputInfo, filename: str,
-                 request: OcrRequest, sleep: Sleep = time.sleep) -> ProviderOutcome:
+                 request: OcrRequest, sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> ProviderOutcome:
+    """OCR a document through a REST provider. Each part has `poll_deadline_seconds` for all of it: the
+    submit's retries (a Retry-After is waited out only within it) and the job's polls."""
     parts, notes = plan_parts(data, info, provider.limits, filename)
 
     def run_part(part: DocumentPart) -> ProviderResult:
-        first = with_retries(lambda: provider.submit(part, request), settings, sleep)
-        return wait_for(provider, first, settings, sleep)
+        deadline = clock() + settings.poll_deadline_seconds
+        first = with_retries(lambda: provider.submit(part, request), settings, sleep, clock=clock, deadline=deadline)
+        return wait_for(provider, first, settings, sleep, clock=clock, deadline=deadline)
 
     workers = min(len(parts), settings.concurrency or provider.limits.max_concurrency)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"{provider.name}-part") as pool:

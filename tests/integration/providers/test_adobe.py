@@ -22,8 +22,10 @@ from ocrflow.errors import (
     ThrottledError,
 )
 from ocrflow.fakes.adobe import AdobeFake
+from ocrflow.inspection import inspect_document
 from ocrflow.providers.adobe import AdobeProvider
 from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, ProviderLimits, ProviderResult
+from ocrflow.providers.runner import run_provider
 from ocrflow.quality import word_recall
 from ocrflow.service import run_ocr
 from tests.bad_inputs import damaged_pdf, encrypted_pdf
@@ -46,6 +48,7 @@ def adobe_env(fake, monkeypatch):
     fake.in_progress_polls = 1
     fake.retry_after = "0"
     fake.throttle_retry_after = "0"
+    fake.quota_retry_after = None
     fake.url_ttl_seconds = 3600
     fake.max_bytes = 100 * 1024 * 1024
     fake.timeout_seconds = 5.0
@@ -276,14 +279,48 @@ def test_throttling_is_retried(fake, step, provider_code):
     assert err.value.details["provider_code"] == provider_code
 
 
-@pytest.mark.parametrize(("step", "provider_code"), [("ocr", "INSUFFICIENT_QUOTA"), ("assets", "429001")])
-def test_quota_exhausted_is_not_retried(fake, step, provider_code):
+@pytest.mark.parametrize(("step", "provider_code", "retry_after"), [
+    ("ocr", "INSUFFICIENT_QUOTA", None), ("assets", "429001", None), ("status", "429001", None),
+    ("ocr", "INSUFFICIENT_QUOTA", "600"),  # exhausted even when Adobe says when to come back
+])
+def test_quota_exhausted_is_not_retried(fake, step, provider_code, retry_after):
     fake.fault_steps = {step}
+    fake.quota_retry_after = retry_after
     fake.faults.inject("quota", times=None)
     with pytest.raises(QuotaExhaustedError) as err:
         run_ocr(sample_bytes("letter.pdf"), filename="letter.pdf", provider="adobe")
     assert err.value.code == "quota_exhausted" and err.value.details["provider_code"] == provider_code
-    assert len(calls(fake, "POST", f"/{'operation/ocr' if step == 'ocr' else 'assets'}")) == 1
+    # the window the workflow marks the provider exhausted for, when Adobe names one
+    assert err.value.details.get("retry_after") == (float(retry_after) if retry_after else None)
+    path = {"ocr": "/operation/ocr", "assets": "/assets", "status": "/operation/ocr/"}[step]
+    asked = [r for r in fake.requests if r.path.startswith(path) and (step != "status") == (r.method == "POST")]
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize("step", ["assets", "status"])
+def test_usage_limit_with_a_retry_after_is_waited_out_and_retried(fake, step):
+    """A 429 usage limit (429001) that carries a retry-after is a throttle: the job waits that long (on a
+    fake clock here: far above the 0.05 s back-off cap) and goes on, it does not end as quota_exhausted."""
+    fake.fault_steps = {step}
+    fake.quota_retry_after = "20"
+    fake.faults.inject("quota", times=1)
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    client, settings = AdobeProvider.from_env()
+    data = sample_bytes("letter.pdf")
+    try:
+        outcome = run_provider(client, settings, data, inspect_document(data), "letter.pdf", OcrRequest(),
+                               sleep=sleep, clock=lambda: now[0])
+    finally:
+        client.close()
+    assert not fake.faults.active("quota")  # it did fire
+    assert word_recall(truth_text("letter.pdf"), "\n".join(p.text for p in outcome.pages)) >= 0.9
+    assert outcome.searchable_pdf is not None and 20.0 in waits
 
 
 @pytest.mark.parametrize("mode", ["error5xx", "unavailable", "malformed"])

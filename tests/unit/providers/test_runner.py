@@ -127,6 +127,19 @@ def test_throttle_waits_at_least_retry_after():
     assert waits == [0.04]
 
 
+def test_without_a_deadline_a_retry_after_above_the_cap_is_handed_back_not_waited_or_cut():
+    """A Lambda step calls with no deadline: it must neither sleep 30 s nor ask again after the 0.05 s cap."""
+    waits, calls = [], []
+
+    def call():
+        calls.append(1)
+        raise ThrottledError("429", retry_after=30)
+
+    with pytest.raises(ThrottledError) as caught:
+        with_retries(call, SETTINGS, sleep=waits.append)
+    assert caught.value.retryable and waits == [] and calls == [1]
+
+
 @given(st.integers(min_value=1, max_value=8), st.floats(min_value=0, max_value=5), st.floats(min_value=0, max_value=60))
 def test_backoff_never_exceeds_its_cap(attempt, base, cap):
     settings = SETTINGS.model_copy(update={"max_attempts": attempt + 1, "backoff_base_seconds": base,
