@@ -7,7 +7,10 @@
 - cold-start proxy: the import time of each Lambda handler module in a fresh interpreter, with the modules'
   bytecode compiled beforehand and without (Lambda's /opt is read-only: a layer shipped without .pyc files is
   compiled on every cold start);
-- deployment package sizes: each function's folder and the layer, unzipped and zipped.
+- deployment package sizes: each function's folder and the layer, unzipped and zipped;
+- blank pages: pages per second and CPU-s per page through the embedded path (`service.run_ocr`) for a
+  200-page PDF of empty pages and a 50-page scan of blank sheets (grain, JPEG), which are found blank and not
+  OCRed (target: at least 50 pages per second).
 
     .venv/bin/python bench/pipeline_figures.py [--pages 10]
 """
@@ -90,6 +93,37 @@ def searchable_pdf_figures(pages: int) -> list[str]:
             f"{matched:.1%} of the words (matched by text, in order)"]
 
 
+BLANK_PAGES_PER_S_MIN = 50
+
+
+def blank_page_figures(pages: int = 200, scanned_pages: int = 50) -> list[str]:
+    import pikepdf
+
+    from ocrflow.samples import PageSpec, SampleSpec, build_sample
+    from ocrflow.service import run_ocr
+
+    buffer = io.BytesIO()
+    with pikepdf.new() as pdf:
+        for _ in range(pages):
+            pdf.add_blank_page(page_size=(612, 792))
+        pdf.save(buffer)
+    inputs = [(f"{pages}-page PDF of empty pages", buffer.getvalue(), pages),
+              (f"{scanned_pages}-page 300-dpi scan of blank sheets",
+               build_sample(SampleSpec("blank", "pdf", [PageSpec([])] * scanned_pages)), scanned_pages)]
+    run_ocr(build_sample(SampleSpec("one", "pdf", [PageSpec([])])))  # imports and the engine, not counted
+    lines = []
+    for label, data, count in inputs:
+        started, cpu = time.perf_counter(), time.process_time()
+        document = run_ocr(data).document
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        blank = sum(any(w.code == "blank_page" for w in page.warnings) for page in document.pages)
+        rate = count / wall
+        verdict = "met" if rate >= BLANK_PAGES_PER_S_MIN and blank == count else "MISSED"
+        lines.append(f"{label}: {rate:.0f} pages/s, {cpu / count * 1000:.1f} ms CPU per page, {blank}/{count} "
+                     f"found blank (target >= {BLANK_PAGES_PER_S_MIN} pages/s: {verdict})")
+    return lines
+
+
 def import_seconds(step: str, compiled: bool, runs: int = 3) -> float:
     """Median seconds to import functions/<step>/app.py in a fresh interpreter."""
     code = ("import importlib.util, time; t = time.perf_counter(); "
@@ -155,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print("pdftotext is missing (apt install poppler-utils; make test installs it)", file=sys.stderr)
         return 1
     sections = [("searchable PDF and its text layer", searchable_pdf_figures(args.pages)),
+                ("blank pages (embedded path, not OCRed)", blank_page_figures()),
                 ("cold-start proxy: handler import time (median of 3, fresh interpreter)", import_figures()),
                 ("deployment packages", package_figures())]
     for title, lines in sections:

@@ -96,6 +96,8 @@ class WarningCode(StrEnum):
     DPI_CAPPED = "dpi_capped"
     PAGE_FAILED = "page_failed"      # the provider could not read this page; it is empty
     BOXES_DROPPED = "boxes_dropped"  # the provider's word boxes could not be placed reliably; text kept
+    BLANK_PAGE = "blank_page"        # no ink on the page; it was not OCRed
+    TINY_IMAGE = "tiny_image"        # the image is too small to hold text; it was not OCRed
 
 
 class PageWarning(_Model):

@@ -1,5 +1,9 @@
 """Page images for OCR, one at a time: PDF pages rendered with pdfium at the page's own resolution, image
-frames decoded with Pillow. Nothing here alters the output document; this is what the engine reads."""
+frames decoded with Pillow. Nothing here alters the output document; this is what the engine reads.
+
+Pixels are always square here: an image whose resolution differs across and down (a 200 x 100 dpi fax) is
+resampled to its higher resolution, so text keeps its shape for the alignment estimate and for OCR; boxes are
+page fractions, which resampling leaves as they are."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from ocrflow.document import PageWarning, WarningCode
 from ocrflow.errors import DamagedImageError, DamagedPdfError, ImageTooLargeError
@@ -54,7 +58,7 @@ def render_dpi(page: PageInfo, limits: InputLimits) -> tuple[float, list[PageWar
 
 def iter_page_images(data: bytes, info: InputInfo, indexes: list[int], limits: InputLimits) -> Iterator[PageImage]:
     if info.media_type.is_image:
-        yield from _image_frames(data, info, set(indexes))
+        yield from _image_frames(data, info, set(indexes), limits.max_pixels)
     else:
         yield from _pdf_pages(data, info, indexes, limits)
 
@@ -107,12 +111,14 @@ def _scan_image(page: pdfium.PdfPage, info: PageInfo, dpi: float) -> Image.Image
     meta = image_obj.get_metadata()
     if meta.bits_per_pixel not in (8, 24) or meta.colorspace not in _NATIVE_COLORSPACES:
         return None
+    if not _square(meta.horizontal_dpi, meta.vertical_dpi):
+        return None  # rendering gives square pixels
     image = image_obj.get_bitmap(render=False).to_pil().convert("L")  # a copy: the bitmap can go
     rotation = info.rotation % 360
     return image.transpose(_TRANSPOSE_FOR_ROTATION[rotation]) if rotation else image
 
 
-def _image_frames(data: bytes, info: InputInfo, wanted: set[int]) -> Iterator[PageImage]:
+def _image_frames(data: bytes, info: InputInfo, wanted: set[int], max_pixels: int) -> Iterator[PageImage]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # limits were checked by inspection; Pillow's tag warnings are noise
         with Image.open(io.BytesIO(data)) as image:
@@ -121,11 +127,35 @@ def _image_frames(data: bytes, info: InputInfo, wanted: set[int]) -> Iterator[Pa
                     continue
                 try:
                     image.seek(page.index)
+                    dpi = image.info.get("dpi")
+                    if dpi and image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):
+                        dpi = tuple(reversed(dpi))  # the frame is shown turned a quarter: its axes swap
                     frame = ImageOps.exif_transpose(image.copy())
-                    frame = _flatten(frame)
+                    frame, dpi = _square_pixels(_flatten(frame), dpi, page.image_dpi, max_pixels)
                 except Exception as exc:  # any decoder failure on a damaged frame
                     raise DamagedImageError(f"page {page.index + 1} of the image cannot be decoded: {exc}") from None
-                yield PageImage(page.index, frame, page.image_dpi)
+                yield PageImage(page.index, frame, dpi)
+
+
+def _square(x_dpi: float, y_dpi: float) -> bool:
+    return abs(x_dpi - y_dpi) <= 0.01 * max(x_dpi, y_dpi)
+
+
+def _square_pixels(frame: Image.Image, dpi: object, image_dpi: float | None,
+                   max_pixels: int) -> tuple[Image.Image, float | None]:
+    """The frame resampled to square pixels when it claims two resolutions (x, y) that differ: at the higher one,
+    or the lower when the higher would pass the pixel limit. Returns the frame and its resolution."""
+    try:
+        x_dpi, y_dpi = (float(v) for v in dpi)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return frame, image_dpi
+    if image_dpi is None or min(x_dpi, y_dpi) <= 0 or _square(x_dpi, y_dpi):
+        return frame, image_dpi
+    for target in (max(x_dpi, y_dpi), min(x_dpi, y_dpi)):
+        size = (max(1, round(frame.width * target / x_dpi)), max(1, round(frame.height * target / y_dpi)))
+        if size[0] * size[1] <= max_pixels:
+            break
+    return frame.resize(size, Image.Resampling.BICUBIC), target
 
 
 def _flatten(frame: Image.Image) -> Image.Image:

@@ -49,6 +49,43 @@ def test_bad_inputs_get_one_line_each_and_a_failing_exit(tmp_path):
         "notice.json", "notice.searchable.pdf", "notice.txt"]
 
 
+def test_tiny_images_are_results_with_a_warning_and_no_library_chatter(tmp_path):
+    """1x1, 2x2 and 4x4 px at 300 dpi (a page under 1 pt) and one with an alpha channel: each gets its outputs,
+    no words and a `tiny_image` warning; img2pdf's notes (page under 3 pt, soft mask) stay off stderr."""
+    from PIL import Image
+
+    names = []
+    for side, mode in ((1, "L"), (2, "L"), (4, "RGB"), (2, "RGBA")):
+        names.append(f"tiny{side}{mode}.png")
+        Image.new(mode, (side, side), "white").save(tmp_path / names[-1], dpi=(300, 300))
+    result = run_cli("ocr", *[tmp_path / n for n in names], "-o", tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    for name in names:
+        doc = json.loads((tmp_path / "out" / name.replace(".png", ".json")).read_text())
+        (page,) = doc["pages"]
+        assert page["blocks"] == [] and page["text"] == ""
+        assert [w["code"] for w in page["warnings"]] == ["tiny_image"]
+        assert (tmp_path / "out" / name.replace(".png", ".searchable.pdf")).read_bytes().startswith(b"%PDF-")
+
+
+def test_a_nearly_empty_scan_leaves_stderr_clean(tmp_path):
+    """One faint line on a grey A4 scan: Tesseract's image library complains ("Error in pixScanForForeground:
+    invalid box") on such pages; none of it reaches the user's terminal."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrflow.samples import _scanner
+
+    image = Image.new("L", (2480, 3508), 240)
+    ImageDraw.Draw(image).text((1100, 1600), "Invoice paid in March", fill=215,
+                               font=ImageFont.load_default(size=42))
+    image = _scanner(image, 3, False, 1.5)  # blur, grey paper, grain
+    image.save(tmp_path / "faint.jpg", "JPEG", quality=75, dpi=(300, 300))
+    result = run_cli("ocr", tmp_path / "faint.jpg", "-o", tmp_path / "out", "--quiet")
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
 def test_unknown_language_is_a_clear_error(tmp_path):
     result = run_cli("ocr", SAMPLES / "notice.jpg", "-o", tmp_path, "--lang", "xx1")
     assert result.returncode == 1

@@ -96,19 +96,80 @@ def test_born_digital_page_is_read_from_the_pdf_not_ocred():
     assert outcome.document.pages[0].warnings[0].code is WarningCode.TEXT_FROM_PDF
 
 
-@pytest.mark.parametrize("drawing", ["blank", "solid box"])
-def test_pages_without_text_give_an_empty_flagged_page(drawing):
+def _png(image, dpi=150):
     import io
 
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", dpi=(dpi, dpi))
+    return buffer.getvalue()
+
+
+def test_a_drawing_without_text_gives_an_empty_flagged_page():
     from PIL import Image, ImageDraw
 
     from ocrflow.service import run_ocr
 
     image = Image.new("L", (1240, 1754), 255)
-    if drawing == "solid box":
-        ImageDraw.Draw(image).rectangle((200, 200, 900, 700), fill=0)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", dpi=(150, 150))
-    page = run_ocr(buffer.getvalue()).document.pages[0]
+    ImageDraw.Draw(image).rectangle((200, 200, 900, 700), fill=0)
+    page = run_ocr(_png(image)).document.pages[0]
     assert page.text == "" and page.words() == []
     assert WarningCode.FEW_WORDS in {w.code for w in page.warnings}
+
+
+def test_blank_pages_are_not_ocred_and_say_so():
+    """A scanned blank sheet (grey paper, grain, JPEG) between two pages of text: no words, `blank_page`."""
+    from ocrflow.samples import PARAGRAPHS, PageSpec, SampleSpec, build_sample
+    from ocrflow.service import run_ocr
+
+    spec = SampleSpec("blank-between", "pdf", [PageSpec(PARAGRAPHS[:1], dpi=200), PageSpec([], dpi=200, noise=6.0),
+                                               PageSpec(PARAGRAPHS[1:2], dpi=200)])
+    pages = run_ocr(build_sample(spec)).document.pages
+    assert pages[1].words() == [] and pages[1].text == ""
+    assert [w.code for w in pages[1].warnings] == [WarningCode.BLANK_PAGE]
+    for page in (pages[0], pages[2]):
+        assert WarningCode.BLANK_PAGE not in {w.code for w in page.warnings}
+        assert len(page.words()) > 20
+
+
+def _sparse_page(text, ink, paper=255, noise=0.0):
+    """A page with one short line of text on it: `ink` and `paper` grey levels, scanner grain of `noise`."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrflow.samples import _scanner
+
+    image = Image.new("L", (2480, 3508), paper)  # A4 at 300 dpi
+    ImageDraw.Draw(image).text((1100, 1600), text, fill=ink, font=ImageFont.load_default(size=42))  # 10 pt
+    if noise:
+        image = _scanner(image, 3, False, noise)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=75, dpi=(300, 300))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("text", "ink", "paper", "noise"), [
+    ("Total 42", 0, 255, 0.0),            # a small word on a big white page
+], ids=["small word"])
+def test_a_page_with_a_little_text_is_not_taken_for_blank(text, ink, paper, noise):
+    from ocrflow.service import run_ocr
+
+    page = run_ocr(_sparse_page(text, ink, paper, noise)).document.pages[0]
+    assert WarningCode.BLANK_PAGE not in {w.code for w in page.warnings}
+    assert page.text == text
+
+
+def test_a_faint_scan_is_not_taken_for_blank():
+    """A page of text printed at 15% contrast (ink 217 on paper 255) is read, not skipped."""
+    import io
+
+    from ocrflow.samples import PARAGRAPHS, PageSpec, render_page
+    from ocrflow.service import run_ocr
+
+    spec = PageSpec(PARAGRAPHS[:1], dpi=200)
+    faint = render_page(spec).point(lambda v: round(255 - (255 - v) * 0.15))
+    buffer = io.BytesIO()
+    faint.save(buffer, "JPEG", quality=75, dpi=(200, 200))
+    page = run_ocr(buffer.getvalue()).document.pages[0]
+    assert WarningCode.BLANK_PAGE not in {w.code for w in page.warnings}
+    assert word_recall(spec.text, page.text) >= 0.97

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ocrflow.imaging.alignment import Alignment, back_mapping, estimate_alignment, upright
 from ocrflow.samples import PARAGRAPHS, PageSpec, render_page
@@ -23,6 +23,15 @@ def test_skew_is_measured_within_a_few_tenths_of_a_degree(page, skew):
 def test_page_turned_sideways_is_detected(page):
     assert estimate_alignment(page.rotate(-90, expand=True)).turn == 90
     assert estimate_alignment(page).turn == 0
+
+
+def test_a_large_solid_shape_does_not_outweigh_the_text():
+    """A disc filling half the page above one line of text: upright, no skew."""
+    image = Image.new("L", (750, 600), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((225, 75, 525, 375), fill=64)
+    draw.text((110, 440), "This should be a perfect circle.", fill=0, font=ImageFont.load_default(size=22))
+    assert estimate_alignment(image).is_identity
 
 
 def test_blank_page_needs_no_alignment():

@@ -40,3 +40,18 @@ def test_page_with_text_and_no_image_is_rendered():
     page = next(iter_page_images(data, info, [0], InputLimits()))
     assert page.dpi == 300
     assert abs(page.image.width - 2550) <= 1 and abs(page.image.height - 3300) <= 1
+
+
+@pytest.mark.parametrize("media", ["pdf", "png", "tiff"])
+def test_pages_with_non_square_pixels_are_read_with_square_ones(media):
+    """A 600 x 300 px image at 300 x 150 dpi is a 2 x 2 inch page: the engine gets it square (at 300 dpi)."""
+    import img2pdf
+    from PIL import Image
+
+    picture, buffer = Image.new("L", (600, 300), 255), io.BytesIO()
+    picture.save(buffer, "TIFF" if media == "tiff" else "PNG", dpi=(300, 150))
+    data = img2pdf.convert(buffer.getvalue()) if media == "pdf" else buffer.getvalue()
+    page = next(iter_page_images(data, inspect_document(data), [0], InputLimits()))
+    assert page.image.width == pytest.approx(page.image.height, abs=1)
+    if media != "pdf":  # a PDF page is rendered at its image's lower resolution, as every PDF page is
+        assert page.image.size == (600, 600) and page.dpi == pytest.approx(300, abs=0.1)

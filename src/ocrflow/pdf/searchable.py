@@ -9,6 +9,7 @@ because its own text was garbage keeps its drawing, but its text is marked to ex
 from __future__ import annotations
 
 import io
+import logging
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,12 @@ from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
 from ocrflow.pdf.text_layer import page_text_stream
 
 FONT_NAME = "GlyphLessFont"
+#: PDF viewers need pages of at least 3 pt a side (and pikepdf refuses smaller ones)
+MIN_PAGE_PT = 3.0
+
+# img2pdf logs notes on what it does (an alpha channel turned into a soft mask, a page under 3 pt) as
+# warnings; with no logging configured they would land on the CLI's stderr. Its failures are raised anyway.
+logging.getLogger("img2pdf").setLevel(logging.ERROR)
 
 
 def build_searchable_pdf(source: bytes, info: InputInfo, document: Document, out: BinaryIO | Path) -> None:
@@ -106,7 +113,7 @@ def image_to_pdf(source: bytes, info: InputInfo) -> bytes:
     """Wrap an image (all TIFF pages) into PDF. img2pdf copies JPEG, PNG and CCITT data without re-encoding;
     what it cannot take as it is (alpha channels, some palettes) is flattened losslessly first."""
     try:
-        return img2pdf.convert(source, rotation=img2pdf.Rotation.ifvalid)
+        return img2pdf.convert(source, rotation=img2pdf.Rotation.ifvalid, layout_fun=_at_least_min_page)
     except (img2pdf.AlphaChannelError, img2pdf.ImageOpenError, ValueError, TypeError, OSError):
         pass
     try:
@@ -127,9 +134,17 @@ def image_to_pdf(source: bytes, info: InputInfo) -> bytes:
                 dpi = image.info.get("dpi")
                 frame.save(buffer, "PNG", dpi=dpi if dpi else (300, 300))
                 frames.append(buffer.getvalue())
-        return img2pdf.convert(frames)
+        return img2pdf.convert(frames, layout_fun=_at_least_min_page)
     except (OSError, ValueError, img2pdf.ImageOpenError) as exc:
         raise DamagedImageError(f"the image cannot be wrapped into a PDF: {exc}") from None
+
+
+def _at_least_min_page(width_px: int, height_px: int, dpi: tuple[float, float]) -> tuple[float, float, float, float]:
+    """img2pdf's page for an image at its own resolution, enlarged to MIN_PAGE_PT when smaller (a 4 px image at
+    300 dpi would be a 1 pt page)."""
+    width, height, image_width, image_height = img2pdf.default_layout_fun(width_px, height_px, dpi)
+    scale = max(1.0, MIN_PAGE_PT / min(width, height))
+    return width * scale, height * scale, image_width * scale, image_height * scale
 
 
 def _glyphless_font(pdf: pikepdf.Pdf) -> pikepdf.Object:

@@ -3,7 +3,9 @@
 Pages stream through: the calling thread renders one page at a time (pdfium is single-threaded), a small
 pool of engine threads reads them (libtesseract runs without the GIL), and at most `workers + 1` page images
 exist at once - so memory stays flat however long the document is. Pages that already carry usable text are
-read from the PDF instead of being OCRed; a page whose text layer decodes to garbage is OCRed.
+read from the PDF instead of being OCRed; a page whose text layer decodes to garbage is OCRed. Blank pages and
+images too small to hold text are not OCRed either (`imaging.blank`: a few milliseconds instead of a Tesseract
+reading).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ocrflow.document import Page, PageWarning, TextSource, WarningCode
 from ocrflow.engines.base import PageEngine, RecognizedPage
+from ocrflow.imaging.blank import nothing_to_read
 from ocrflow.inspection import InputInfo, open_pdf
 from ocrflow.limits import InputLimits
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
@@ -60,7 +63,7 @@ class EmbeddedProvider:
                     on_page(len(pages), total)
 
             for page_image in iter_page_images(data, info, ocr_indexes, self.limits):
-                future = pool.submit(self.engine.recognize, page_image.image, languages, page_image.dpi)
+                future = pool.submit(self._read_page, page_image, languages)
                 pending.append((page_image, future))
                 if len(pending) > self.workers:
                     finish_oldest()
@@ -68,12 +71,15 @@ class EmbeddedProvider:
                 finish_oldest()
         return [pages[index] for index in sorted(pages)]
 
+    def _read_page(self, page_image: PageImage, languages: Sequence[str]) -> RecognizedPage:
+        if skipped := nothing_to_read(page_image.image, page_image.dpi):
+            return RecognizedPage(blocks=[], confidence=None, warnings=[skipped])
+        return self.engine.recognize(page_image.image, languages, page_image.dpi)
+
     def _page(self, info: InputInfo, page_image: PageImage, reading: RecognizedPage) -> Page:
         page_info = info.pages[page_image.index]
-        if info.media_type.is_image:
-            width, height, unit = float(page_image.image.width), float(page_image.image.height), "px"
-        else:
-            width, height, unit = page_info.width, page_info.height, "pt"
+        # an image's own pixels (the engine may have read it resampled to square pixels), a PDF page's points
+        width, height, unit = page_info.width, page_info.height, "px" if info.media_type.is_image else "pt"
         page_image.image.close()
         unusable = [PageWarning(code=WarningCode.TEXT_LAYER_UNUSABLE,
                                 message=f"the page's own text was not used: {page_info.text_problem}; it was OCRed")
