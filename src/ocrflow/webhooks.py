@@ -111,7 +111,8 @@ def deliver(
 ) -> DeliveryReport:
     """POST `payload` as signed JSON to `url`, retrying what may pass later, and report the outcome.
 
-    Retried, with exponential back-off and full jitter (at least Retry-After, up to `backoff_cap`): connection
+    Retried, with exponential back-off and full jitter up to `backoff_cap` (a receiver's Retry-After waited out
+    in full, even above the cap): connection
     failures, time-outs, 408, 429 and 5xx. Final: other statuses and URLs the policy refuses. Redirects are not
     followed, since a redirected POST turns into a GET without the body. Everything - every attempt and every
     wait - ends within `deadline_seconds` (a receiver trickling its answer included; no retry starts that
@@ -189,8 +190,9 @@ class _Reporter:
 
 
 def _backoff_delay(attempt: int, base: float, cap: float, rng: random.Random, retry_after: float | None) -> float:
-    """Full jitter below an exponentially growing ceiling; never earlier than the receiver asked for."""
+    """Full jitter below an exponentially growing ceiling; never earlier than the receiver asked for: a
+    Retry-After wins over the cap (the delivery's deadline bounds it: a wait past it is not started)."""
     delay = rng.uniform(0, min(cap, base * 2 ** (attempt - 1)))
     if retry_after is not None:
-        delay = max(delay, min(retry_after, cap))
+        delay = max(delay, retry_after)
     return delay

@@ -162,13 +162,24 @@ def test_a_redirect_is_not_followed_since_the_post_would_lose_its_body() -> None
     assert len(hook.deliveries) == 1
 
 
-@pytest.mark.parametrize(("retry_after", "cap", "expected_delay"), [("7", 30.0, 7.0), ("3600", 30.0, 30.0)])
-def test_retry_after_on_429_is_honoured_up_to_the_cap(retry_after: str, cap: float, expected_delay: float) -> None:
+@pytest.mark.parametrize(("retry_after", "cap", "expected_delay"), [("7", 30.0, 7.0), ("45", 30.0, 45.0)])
+def test_retry_after_on_429_is_waited_out_even_above_the_cap(retry_after: str, cap: float,
+                                                             expected_delay: float) -> None:
     sleep = RecordingSleep()
     with receiver(Response("slow down", status=429, headers={"Retry-After": retry_after})) as hook:
         report = send(hook.url, sleep, backoff_cap=cap)
     assert report.delivered is True
     assert sleep.delays == [expected_delay]
+
+
+def test_a_retry_after_past_the_deadline_is_not_cut_short_but_reported() -> None:
+    sleep = RecordingSleep()
+    with receiver(*[Response("slow down", status=429, headers={"Retry-After": "3600"})] * 3) as hook:
+        report = send(hook.url, sleep, backoff_cap=30.0, deadline_seconds=120.0)
+    assert sleep.delays == []  # never re-posted after 30 s when the receiver asked for an hour
+    assert (report.delivered, report.attempts, report.status_code) == (False, 1, 429)
+    assert report.error_code == "deadline_exceeded"
+    assert len(hook.deliveries) == 1
 
 
 def test_a_receiver_that_cannot_be_reached_is_retried_then_reported() -> None:
