@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
@@ -32,6 +32,13 @@ def test_the_served_spec_is_the_committed_one(stack):
     assert served.status_code == 200 and served.text == (REPO / "schemas" / "openapi.json").read_text()
 
 
+def _sent_as_nothing(case) -> bool:
+    """A negative case whose broken query value cannot travel: an empty list or object is serialized as no
+    parameter at all, so the request sent is a valid one, and schemathesis reports its acceptance as a failure
+    (seen on GET /v1/jobs: an 'invalid cursor' accepted, the request carrying no cursor)."""
+    return any(value in ([], {}) for value in (case.query or {}).values())
+
+
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=str)
 def test_no_server_errors_and_no_schema_violations(served_spec, stack, fuzz_key, mode):
     """Every operation, with data that fits the spec (positive) and data that breaks it (negative). Driven from
@@ -49,6 +56,7 @@ def test_no_server_errors_and_no_schema_violations(served_spec, stack, fuzz_key,
         @given(case=operation.as_strategy(generation_mode=mode, headers={"X-Api-Key": fuzz_key}))
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def exercise(case):
+            assume(not _sent_as_nothing(case))
             case.call_and_validate(base_url=stack.api_base, timeout=30, excluded_checks=[positive_data_acceptance])
 
         try:

@@ -35,7 +35,7 @@ def test_an_upright_handwritten_page_is_not_turned_upside_down():
 def aspect_png() -> bytes:
     """aspect.pdf's own image (1000 x 400 px, alpha) as a PNG that says 200 x 100 dpi: non-square pixels."""
     with pikepdf.open(RESOURCES / "aspect.pdf") as pdf:
-        (image,) = pdf.pages[0].images.values()
+        (image,) = pdf.pages[0].get_images().values()
         picture = pikepdf.PdfImage(image).as_pil_image()
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", dpi=(200, 100))
