@@ -16,20 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ocrflow.local.emulator import process_group_members
+
 pytestmark = pytest.mark.e2e
-
-
-def process_group(group: int) -> set[int]:
-    """The running processes (not zombies) of a process group."""
-    members = set()
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            members.add(int(stat_file.parent.name))
-    return members
 
 
 def emulator_pid(temp_dir: Path) -> int:
@@ -66,16 +55,16 @@ def test_a_stop_signal_ends_the_emulator_and_its_workers_and_removes_the_tempora
         assert httpx.get(f"{base}/v1/jobs", headers={"X-Api-Key": key}, timeout=120).status_code == 200
         [temp_dir] = tmp_path.glob("emulator-tmp-*")
         emulator = emulator_pid(temp_dir)
-        started = process_group(emulator)
+        started = process_group_members(emulator)
         assert len(started) >= 2, started  # the emulator and the API function's Lambda worker
 
         command.send_signal(stop)
         assert command.wait(60) == 128 + stop
         assert f"stopped by {stop.name}" in command.stderr.read()
-        assert process_group(emulator) == set()
+        assert process_group_members(emulator) == set()
         assert not temp_dir.exists()
     finally:  # whatever the outcome, leave nothing running
         if command.poll() is None:
             command.kill()
-        if emulator is not None and process_group(emulator):
+        if emulator is not None and process_group_members(emulator):
             os.killpg(emulator, signal.SIGKILL)

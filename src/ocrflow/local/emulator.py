@@ -26,16 +26,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _group_alive(group: int) -> bool:
-    """Whether any process of the process group is still running (zombies waiting to be reaped do not count)."""
+def process_group_members(group: int) -> set[int]:
+    """The running processes of a process group (zombies waiting to be reaped do not count)."""
+    members = set()
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         if int(fields[2]) == group and fields[0] != "Z":
-            return True
-    return False
+            members.add(int(stat_file.parent.name))
+    return members
 
 
 class Emulator:
@@ -125,7 +126,7 @@ class Emulator:
             while time.monotonic() < deadline:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(0.1)  # reaps the emulator itself; its workers are reaped by whoever inherits them
-                if not _group_alive(process.pid):
+                if not process_group_members(process.pid):
                     return
 
     def log_tail(self, lines: int = 15) -> str:
