@@ -115,13 +115,18 @@ def fail_after_retries(request: JobRequest, owner: str, error_type: str | None, 
         return None
     cause = json.dumps({"errorMessage": error_message or ""})
     summary = fail_from_catch(request, {"Error": error_type, "Cause": cause}, deps, record)
+    if not summary.ended_here:
+        return None
     _notify(record, summary, deps)
     return summary
 
 
 def _ended(record: dict[str, Any], summary: JobSummary, deps: Deps) -> ProcessOutcome:
-    """A job this call ended (succeeded or failed): its webhook asked for, the call's outcome."""
-    _notify(record, summary, deps)
+    """A job this call ended (succeeded or failed): its webhook asked for, the call's outcome. A job another
+    path had ended first (the sweeper, past its deadline) is reported as recorded; its webhook was asked for
+    there."""
+    if summary.ended_here:
+        _notify(record, summary, deps)
     return ProcessOutcome(job_id=summary.job_id, outcome=summary.status.value, summary=summary,
                           provider=summary.provider)
 

@@ -1,0 +1,128 @@
+"""The sweeper on the local stack: a job whose process call hangs past the job's deadline (its provider stopped
+answering) does not stay `running` with its credits held. The deployed schedule (EventBridge rate(1 minute),
+which ministack fires) runs the sweep function: the job fails as `timeout`, its credits come back, its webhook
+arrives once; when the process call finally gets its answer, its late finish changes nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from werkzeug.wrappers import Request, Response
+
+from ocrflow.local.api import api_key_for
+from ocrflow.providers.names import ProviderName
+from ocrflow.workflow.routing import AUTO
+from tests.conftest import sample_bytes
+from tests.e2e.conftest import E2E_ROUTE
+from tests.http_servers import serving
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 120  # -c ocrflow:jobDeadlineSeconds=120
+SWEEP_EVERY = 60  # the schedule's rate
+
+
+@pytest.fixture
+def pdfmage_stack(stack):
+    """Pinned to pdfmage (a fake with a balance) and a two-minute job deadline."""
+    saved = dict(stack.fake_options)
+    stack.fake_options[ProviderName.PDFMAGE] = {}
+    stack.redeploy(ProviderName.PDFMAGE.value, context={"ocrflow:jobDeadlineSeconds": str(DEADLINE)})
+    # the client gives up on a silent pdfmage after 25 s and tries 10 times: one process call outlasts the
+    # deadline and the next sweep, so its late answer can be tested
+    secrets = stack.client("secretsmanager")
+    settings = json.loads(secrets.get_secret_value(SecretId="ocrflow/pdfmage")["SecretString"])
+    secrets.put_secret_value(SecretId="ocrflow/pdfmage", SecretString=json.dumps(
+        {**settings, "timeout_seconds": "25", "max_attempts": "10", "backoff_cap_seconds": "1"}))
+    yield stack
+    stack.fake_options.clear()
+    stack.fake_options.update(saved)
+    stack.redeploy(AUTO, E2E_ROUTE)  # as the other end-to-end tests expect it
+
+
+def call(stack, method: str, path: str, key: str, **kwargs) -> httpx.Response:
+    return httpx.request(method, stack.api_base + path, headers={"X-Api-Key": key}, timeout=30, **kwargs)
+
+
+def job_record(stack, job_id: str) -> dict:
+    table = stack.emulator.resource("dynamodb").Table(stack.deployment.jobs_table)
+    return table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item") or {}
+
+
+def hold_state(stack, tenant: str, job_id: str) -> str | None:
+    item = stack.tenants_table().get_item(Key={"pk": f"TENANT#{tenant}", "sk": f"HOLD#{job_id}"}).get("Item")
+    return item and item["state"]
+
+
+def wait_for(condition, timeout: float, every: float = 2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every)
+    return condition()
+
+
+def test_a_job_whose_process_call_hangs_past_its_deadline_is_failed_by_the_sweeper(pdfmage_stack):
+    stack = pdfmage_stack
+    fake = stack.fakes[ProviderName.PDFMAGE]
+    key = api_key_for(stack, "e2e-sweep", credits=100)
+    received: list[dict] = []
+
+    @Request.application
+    def hooks(request: Request) -> Response:
+        received.append(json.loads(request.get_data()))
+        return Response("ok")
+
+    body = sample_bytes("report.pdf")  # 3 pages
+    credits_before = call(stack, "GET", "/v1/usage", key).json()["credits"]
+    fake.slow_seconds = 3600.0  # pdfmage stops answering: every call hangs until the client gives up
+    fake.faults.inject("slow", times=None)
+    with serving(hooks) as receiver:
+        made = call(stack, "POST", "/v1/jobs", key, json={
+            "filename": "report.pdf", "content_type": "application/pdf", "size": len(body),
+            "callback_url": f"{receiver}/hooks"})
+        assert made.status_code == 201, made.text
+        job, upload = made.json()["job"], made.json()["upload"]
+        assert httpx.put(upload["url"], headers=upload["headers"], content=body, timeout=30).status_code == 200
+
+        running = wait_for(lambda: job_record(stack, job["id"]).get("status") == "running" and fake.requests, 120)
+        assert running, job_record(stack, job["id"])
+        record = job_record(stack, job["id"])
+        assert hold_state(stack, "e2e-sweep", job["id"]) == "held"
+        assert call(stack, "GET", "/v1/usage", key).json()["credits"] == credits_before - 3
+        deadline = int(record["deadline_epoch"])
+
+        failed = wait_for(lambda: job_record(stack, job["id"]).get("status") == "failed",
+                          DEADLINE + 2 * SWEEP_EVERY + 60)
+        ended_at = time.time()
+        record = job_record(stack, job["id"])
+        assert failed, f"still {record.get('status')} {ended_at - deadline:.0f} s past its deadline"
+        assert record["error"]["code"] == "timeout", record["error"]
+        late_by = ended_at - deadline
+        print(f"sweeper: job failed {late_by:.0f} s after its deadline (schedule every {SWEEP_EVERY} s)")
+        assert late_by <= 2 * SWEEP_EVERY + 30
+        assert hold_state(stack, "e2e-sweep", job["id"]) == "released"
+        assert call(stack, "GET", "/v1/usage", key).json()["credits"] == credits_before
+        view = call(stack, "GET", f"/v1/jobs/{job['id']}", key).json()
+        assert view["status"] == "failed" and view["error"]["code"] == "timeout"
+        assert wait_for(lambda: received, 60, every=0.5)
+
+        # pdfmage answers again: the hanging call's next try gets its result - and finds the job ended
+        asked = len(fake.requests)
+        fake.faults.clear()
+        assert wait_for(lambda: len(fake.requests) > asked, 180), "the process call never asked pdfmage again"
+        time.sleep(60)  # the late call OCRs, writes its results, loses the end, removes them
+        record = job_record(stack, job["id"])
+        assert record["status"] == "failed" and record["error"]["code"] == "timeout"
+        assert call(stack, "GET", "/v1/usage", key).json()["credits"] == credits_before  # nothing charged
+        s3 = stack.client("s3")
+        listed = s3.list_objects_v2(Bucket=stack.deployment.results_bucket, Prefix=f"results/e2e-sweep/{job['id']}/")
+        assert listed.get("KeyCount", 0) == 0  # no results of a failed job left behind
+        time.sleep(2)
+    assert [hook["event"] for hook in received] == ["job.failed"]  # once
+    assert received[0]["job"]["error"]["code"] == "timeout"
