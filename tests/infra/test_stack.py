@@ -276,3 +276,9 @@ def test_a_schedule_runs_the_sweep_function_every_minute_with_only_what_it_needs
                                                                     else s["Action"]))])
     assert "/work/*" in s3_resources and "Uploads" not in s3_resources  # its work files only
 
+
+def test_the_process_function_may_remove_a_deleted_jobs_late_upload(synthesized):
+    template, _ = synthesized
+    statements = [s for group in json.loads(policy_of(template, "process")) for s in group]
+    deletes = [s for s in statements if "s3:DeleteObject*" in json.dumps(s["Action"])]
+    assert any("Uploads" in json.dumps(s["Resource"]) and "/uploads/*" in json.dumps(s["Resource"]) for s in deletes)

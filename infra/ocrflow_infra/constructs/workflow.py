@@ -132,6 +132,7 @@ class Workflow(Construct):
             storage.results.grant_read_write(f[step])
         for step in ("process", "finalize", "fail"):
             storage.results.grant_delete(f[step])
+        storage.uploads.grant_delete(f["process"], f"{config.uploads_prefix}*")  # a deleted job's late upload
         storage.results.grant_read(f["sweep"], f"{WORK_PREFIX}*")  # the work files of a job it fails
         storage.results.grant_delete(f["sweep"], f"{WORK_PREFIX}*")
         for step in ("process", "submit", "poll", "finalize", "fail", "sweep"):  # every step notes its errors

@@ -5,6 +5,8 @@ Two ways a job starts. A file dropped in the uploads bucket: the first writer of
 put), so a duplicate S3 notification finds the job already claimed and does nothing. A job made by the API:
 the record exists first (status awaiting_upload, with the caller's options); the upload's notification claims
 it once (conditional update), a second notification or a late upload after deletion finds nothing to claim.
+Deleting a job leaves a tombstone (`deleted#<job id>`, expiring well after the presigned PUT's lifetime), so the
+process step recognises an object that arrives for a deleted job and removes it instead of ignoring it.
 
 A claimed job carries its deadline (`deadline_epoch`, seconds) and a slot (`deadline_slot`): the keys of the
 sparse index `by-deadline`, so only running jobs - and ended ones whose credits are not settled yet - are in it,
@@ -16,6 +18,7 @@ be settled (`settlement`); whoever ends it then settles the credits and takes th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,6 +32,10 @@ DEADLINE_INDEX = "by-deadline"
 #: partitions of the by-deadline index: a job's slot is a stable hash of its id, so the index writes of jobs
 #: starting and ending at once spread over several partitions instead of one hot key
 DEADLINE_SLOTS = 8
+#: how long a deleted job's tombstone outlives its presigned PUT: an object put in time may be announced late
+#: (EventBridge retries an event for up to 24 h, Lambda's asynchronous queue keeps it up to 6 h)
+TOMBSTONE_GRACE_SECONDS = 2 * 24 * 3600
+_TOMBSTONE = "deleted#"
 
 
 def now_iso() -> str:
@@ -194,12 +201,25 @@ class JobRepository:
         following = {"job_id": last["job_id"], "created_at": last["created_at"]} if last else None
         return [plain(item) for item in page.get("Items", [])], following
 
-    def delete(self, job_id: str, expected_status: str) -> bool:
-        """Remove the record if its status is still `expected_status` (a job that moved on is not deleted)."""
+    def delete(self, job_id: str, expected_status: str, upload_url_seconds: int) -> bool:
+        """Remove the record if its status is still `expected_status` (a job that moved on is not deleted), and
+        leave its tombstone in the same transaction: an upload through the job's presigned PUT (valid for
+        `upload_url_seconds`) that arrives later is then recognised (`was_deleted`) and removed."""
+        expires = int(time.time()) + upload_url_seconds + TOMBSTONE_GRACE_SECONDS
+        client = self.table.meta.client
         try:
-            self.table.delete_item(Key={"job_id": job_id}, ConditionExpression="#status = :status",
-                                   ExpressionAttributeNames={"#status": "status"},
-                                   ExpressionAttributeValues={":status": expected_status})
-        except self._conditional_failed:
+            client.transact_write_items(TransactItems=[
+                {"Delete": {"TableName": self.table.name, "Key": {"job_id": job_id},
+                            "ConditionExpression": "#status = :status",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":status": expected_status}}},
+                {"Put": {"TableName": self.table.name,
+                         "Item": {"job_id": _TOMBSTONE + job_id, "deleted_at": now_iso(), "expires_at": expires}}}])
+        except client.exceptions.TransactionCanceledException:
             return False
         return True
+
+    def was_deleted(self, job_id: str) -> bool:
+        """Whether the job was deleted recently enough that its presigned PUT may still bring a file."""
+        item = self.table.get_item(Key={"job_id": _TOMBSTONE + job_id}, ConsistentRead=True).get("Item")
+        return item is not None and int(item.get("expires_at", 0)) > time.time()
