@@ -4,6 +4,7 @@ credits come back and its webhook is asked for, exactly once, even when the job 
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -12,14 +13,24 @@ import pytest
 
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.errors import ProviderUnavailableError
+from ocrflow.fakes.adobe import AdobeFake
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobRequest, api_upload_key
 from ocrflow.workflow.process import process_upload
-from ocrflow.workflow.steps import Deps, claim_and_reserve, finish, held_results, request_from_s3, submit
+from ocrflow.workflow.steps import (
+    Deps,
+    claim_and_reserve,
+    fail_from_catch,
+    finish,
+    held_results,
+    poll,
+    request_from_s3,
+    submit,
+)
 from ocrflow.workflow.sweeper import sweep
 from tests.aws_resources import RESULTS, UPLOADS
 from tests.conftest import sample_bytes
-from tests.integration.workflow.harness import Clock, deps_for, owner_of
+from tests.integration.workflow.harness import Clock, configure, deps_for, owner_of
 
 CREDITS = 50
 DEADLINE = 120
@@ -30,12 +41,13 @@ class Killed(BaseException):
     """The Lambda worker SIGKILLed: nothing after this point runs, no handler sees it."""
 
 
-def api_job(tables, deps: Deps, name: str, body: bytes, tenant: str = "acme") -> JobRequest:
+def api_job(tables, deps: Deps, name: str, body: bytes, tenant: str = "acme", provider: str = "tesseract"
+            ) -> JobRequest:
     """A job made through the API (with a webhook) whose file has just landed."""
     job_id = f"{abs(hash(name)) % 16**32:032x}"
     key = api_upload_key(deps.settings.uploads_prefix, tenant, job_id, name)
     deps.jobs.create({"job_id": job_id, "tenant": tenant, "status": "awaiting_upload", "filename": name,
-                      "provider": "tesseract", "languages": "eng", "outputs": ["json", "txt", "pdf"],
+                      "provider": provider, "languages": "eng", "outputs": ["json", "txt", "pdf"],
                       "callback_url": CALLBACK, "upload_key": key, "created_at": "2026-03-02T09:00:00+00:00"})
     put = tables[0].put_object(Bucket=UPLOADS, Key=key, Body=body)
     return request_from_s3(UPLOADS, key, put["VersionId"], put["ETag"].strip('"'), len(body), deps.settings)
@@ -211,3 +223,30 @@ def test_sweeps_racing_jobs_that_finish_at_the_deadline_end_each_once(setup):
             assert results_of(tables, summary.job_id) == []
     assert balance(tables) == CREDITS - succeeded
     assert sorted(notified) == sorted(timed_out)  # the sweeper's; a finish outside process asks for none
+
+
+def test_a_job_waiting_in_the_state_machine_is_failed_once_and_its_next_step_finds_it_ended(setup, monkeypatch):
+    """Handed to the state machine (Adobe keeps saying "in progress"): the sweeper fails it at its deadline; the
+    machine's next poll fails too and its Fail step finds the job ended - nothing released twice, no second
+    webhook asked for by the sweeper's path."""
+    tables, clock, deps, notified = setup
+    with AdobeFake() as fake:
+        fake.in_progress_polls = 1000
+        configure(monkeypatch, fake)
+        request = api_job(tables, deps, "letter.pdf", sample_bytes("letter.pdf"), provider="adobe")
+        handed = []
+        deps.hand_over = handed.append
+        assert process_upload(request, owner_of(request), deps).outcome == "waiting"
+        state = poll(handed[-1], deps)
+        assert not state.done and hold(tables, request.job_id)["state"] == "held"
+        clock.now += timedelta(seconds=DEADLINE + 1)
+        assert sweep(deps).timed_out == [request.job_id]
+        assert balance(tables) == CREDITS and notified == [request.job_id]
+        with pytest.raises(ProviderUnavailableError) as raised:  # the machine's next poll: past the deadline
+            poll(state, deps)
+    catch = {"Error": type(raised.value).__name__, "Cause": json.dumps({"errorMessage": raised.value.message})}
+    summary = fail_from_catch(request, catch, deps)
+    assert summary.ended_here is False and summary.status == "failed" and summary.error["code"] == "timeout"
+    assert deps.jobs.get(request.job_id)["error"]["code"] == "timeout"
+    assert hold(tables, request.job_id)["state"] == "released" and balance(tables) == CREDITS
+    assert results_of(tables, request.job_id) == []  # its work files are gone too
