@@ -19,10 +19,15 @@ def create_jobs_table(dynamodb: Any) -> Any:
     return dynamodb.create_table(
         TableName=JOBS_TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"}
-                              for name in ("job_id", "tenant", "created_at")],
+                              for name in ("job_id", "tenant", "created_at")] +
+                             [{"AttributeName": name, "AttributeType": "N"}
+                              for name in ("deadline_slot", "deadline_epoch")],
         GlobalSecondaryIndexes=[{"IndexName": "by-tenant", "Projection": {"ProjectionType": "ALL"},
                                  "KeySchema": [{"AttributeName": "tenant", "KeyType": "HASH"},
-                                               {"AttributeName": "created_at", "KeyType": "RANGE"}]}],
+                                               {"AttributeName": "created_at", "KeyType": "RANGE"}]},
+                                {"IndexName": "by-deadline", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                 "KeySchema": [{"AttributeName": "deadline_slot", "KeyType": "HASH"},
+                                               {"AttributeName": "deadline_epoch", "KeyType": "RANGE"}]}],
         BillingMode="PAY_PER_REQUEST")
 
 

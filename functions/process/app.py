@@ -13,8 +13,8 @@ from ocrflow.workflow.process import process_upload
 from ocrflow.workflow.runtime import deps_from_env, idempotent_step
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
-METRIC = {"duplicate": "DuplicateNotifications", "succeeded": "JobsSucceeded", "failed": "JobsFailed",
-          "waiting": "JobsHandedToStateMachine"}
+METRIC = {"duplicate": "DuplicateNotifications", "deleted": "LateUploadsRemoved", "succeeded": "JobsSucceeded",
+          "failed": "JobsFailed", "waiting": "JobsHandedToStateMachine"}
 
 
 @logger.inject_lambda_context

@@ -150,6 +150,14 @@ class LedgerBusyError(OcrflowError):
     retryable = True
 
 
+class JobDeadlineError(OcrflowError):
+    """The job did not end within its deadline (`OCRFLOW_JOB_DEADLINE_SECONDS`): whatever ran it died or
+    stalled, and the sweeper ended it. Sending the document again may succeed."""
+
+    code = "timeout"
+    retryable = True
+
+
 class QuotaExhaustedError(ProviderError):
     code = "quota_exhausted"
 

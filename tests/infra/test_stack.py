@@ -166,14 +166,14 @@ def test_the_process_function_retries_what_the_state_machine_retries():
 def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
     template, _ = synthesized
     functions = {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
-    assert len(functions) == 6
-    functions |= {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if k.startswith("Api")}
     assert len(functions) == 7
+    functions |= {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if k.startswith("Api")}
+    assert len(functions) == 8
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
         assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
-    template.resource_count_is("AWS::Logs::LogGroup", 9)  # 7 functions, the state machine, API access logs
+    template.resource_count_is("AWS::Logs::LogGroup", 10)  # 8 functions, the state machine, API access logs
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
 
@@ -190,7 +190,10 @@ def test_alarms_watch_failed_executions_dead_letters_and_lost_invocations(synthe
     template, _ = synthesized
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
-        "ExecutionsFailed", "ApproximateNumberOfMessagesVisible", "DestinationDeliveryFailures", "AsyncEventsDropped"}
+        "ExecutionsFailed", "ApproximateNumberOfMessagesVisible", "DestinationDeliveryFailures", "AsyncEventsDropped",
+        "Errors"}
+    (sweep_errors,) = [a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
+    assert sweep_errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id(template, "sweep")}}]
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 
@@ -215,9 +218,13 @@ def test_api_proxies_every_route_to_one_function_with_stage_throttling_and_acces
 def test_jobs_table_lists_by_tenant_and_expires_abandoned_uploads(synthesized):
     template, _ = synthesized
     (jobs,) = [v for k, v in template.find_resources("AWS::DynamoDB::Table").items() if "Jobs" in k]
-    (index,) = jobs["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by-tenant"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["tenant", "created_at"]
+    indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+               for i in jobs["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes == {"by-tenant": ["tenant", "created_at"], "by-deadline": ["deadline_slot", "deadline_epoch"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in jobs["Properties"]["AttributeDefinitions"]}
+    assert types["deadline_slot"] == types["deadline_epoch"] == "N"  # the sweeper queries deadline <= now
+    (deadline,) = [i for i in jobs["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == "by-deadline"]
+    assert deadline["Projection"] == {"ProjectionType": "KEYS_ONLY"}  # a running job's updates don't write it
     assert jobs["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
@@ -241,3 +248,38 @@ def test_steps_get_the_route_quotas_and_each_providers_secret(synthesized):
         assert env["OCRFLOW_OCRSPACE_SECRET_NAME"] == "ocrflow/ocrspace"
     policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
     assert "secret:ocrflow/pdfmage-??????" in policies and "secret:ocrflow/ocrspace-??????" in policies
+
+
+def policy_of(template, step: str) -> str:
+    """The statements of a workflow function's role, as JSON text."""
+    return json.dumps([p["Properties"]["PolicyDocument"]["Statement"]
+                       for p in template.find_resources("AWS::IAM::Policy").values()
+                       if f"Workflow{step.title()}FunctionServiceRole" in json.dumps(p["Properties"]["Roles"])])
+
+
+def test_a_schedule_runs_the_sweep_function_every_minute_with_only_what_it_needs(synthesized):
+    template, _ = synthesized
+    sweep = function_id(template, "sweep")
+    template.has_resource_properties("AWS::Events::Rule", {
+        "ScheduleExpression": "rate(1 minute)", "State": "ENABLED",
+        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [sweep, "Arn"]}})]})
+    env = workflow_functions(template)[sweep]["Environment"]["Variables"]
+    assert env["OCRFLOW_NOTIFY_FUNCTION"] == {"Ref": function_id(template, "notify")}
+    assert env["OCRFLOW_JOB_DEADLINE_SECONDS"]
+    actions = policy_of(template, "sweep")
+    assert "dynamodb:UpdateItem" in actions and "dynamodb:Query" in actions  # the jobs and the credit ledger
+    assert "lambda:InvokeFunction" in actions  # the webhook of a job it fails
+    for never in ("states:", "secretsmanager:", "s3:PutObject"):  # no providers, no state machine, no writes
+        assert never not in actions, never
+    statements = json.loads(actions)
+    s3_resources = json.dumps([s["Resource"] for group in statements for s in group
+                               if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                                    else s["Action"]))])
+    assert "/work/*" in s3_resources and "Uploads" not in s3_resources  # its work files only
+
+
+def test_the_process_function_may_remove_a_deleted_jobs_late_upload(synthesized):
+    template, _ = synthesized
+    statements = [s for group in json.loads(policy_of(template, "process")) for s in group]
+    deletes = [s for s in statements if "s3:DeleteObject*" in json.dumps(s["Action"])]
+    assert any("Uploads" in json.dumps(s["Resource"]) and "/uploads/*" in json.dumps(s["Resource"]) for s in deletes)

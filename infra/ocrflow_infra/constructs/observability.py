@@ -1,6 +1,6 @@
-"""Observability: alarms on failed executions, on upload events that ended in the dead-letter queue and on
-events the process function dropped or could not hand to its on-failure destination; a dashboard of the
-workflow."""
+"""Observability: alarms on failed executions, on upload events that ended in the dead-letter queue, on
+events the process function dropped or could not hand to its on-failure destination and on the sweeper's
+errors; a dashboard of the workflow."""
 
 from __future__ import annotations
 
@@ -41,7 +41,13 @@ class Observability(Construct):
             ("ProcessDestinationFailures", "DestinationDeliveryFailures",
              "Uploads whose last failed try could not reach the fail function (job left running)"),
             ("ProcessEventsDropped", "AsyncEventsDropped", "Upload events dropped by Lambda (too old or throttled)"))]
-        for alarm in (failed, dead, *lost):
+        swept = cloudwatch.Alarm(
+            self, "SweepErrors", metric=workflow.functions["sweep"].metric_errors(period=Duration.minutes(5)),
+            threshold=1, evaluation_periods=1,
+            alarm_description="The sweeper failed: jobs past their deadline may stay running with credits held",
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        for alarm in (failed, dead, *lost, swept):
             alarm.add_alarm_action(actions.SnsAction(self.topic))
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

@@ -49,6 +49,13 @@ class Storage(Construct):
         self.jobs.add_global_secondary_index(  # a tenant's jobs, newest first
             index_name="by-tenant", partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING))
+        # sparse: only jobs carrying a deadline slot (running, or ended with credits unsettled) are in it, so the
+        # sweeper queries the overdue ones by deadline instead of scanning every job (ocrflow.workflow.jobs);
+        # keys only, so a job's updates while it runs do not write the index (two index writes per job)
+        self.jobs.add_global_secondary_index(
+            index_name="by-deadline", projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            partition_key=dynamodb.Attribute(name="deadline_slot", type=dynamodb.AttributeType.NUMBER),
+            sort_key=dynamodb.Attribute(name="deadline_epoch", type=dynamodb.AttributeType.NUMBER))
         self.tenants = _table(self, "Tenants", sort_key="sk", ttl="expires_at")  # tenants, key hashes, rate windows
         self.idempotency = _table(self, "Idempotency", ttl="expiration")
 

@@ -35,6 +35,10 @@ TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "L
              "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]
 
 
+#: where a waiting job's finished parts are kept (WorkflowSettings.work_prefix; expired by the results lifecycle)
+WORK_PREFIX = "work/"
+
+
 class Workflow(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
@@ -71,8 +75,9 @@ class Workflow(Construct):
                     "target (cdk-nag only recognises SQS redrive policies).")
         self.state_machine = self._state_machine(config)
         process, fail, notify = self.functions["process"], self.functions["fail"], self.functions["notify"]
+        sweep = self.functions["sweep"]
         process.add_environment("OCRFLOW_WAIT_STATE_MACHINE", self.state_machine.state_machine_arn)
-        for function in (process, fail):  # webhooks of jobs ended outside the state machine
+        for function in (process, fail, sweep):  # webhooks of jobs ended outside the state machine
             function.add_environment("OCRFLOW_NOTIFY_FUNCTION", notify.function_name)
             notify.grant_invoke(function)
         self.state_machine.grant_start_execution(process)
@@ -80,7 +85,7 @@ class Workflow(Construct):
                                        on_failure=destinations.LambdaDestination(fail, response_only=False))
         acknowledge(self, "IAM5", "Invoking a function ('<function arn>:*' covers its versions): the process and fail "
                     "functions invoke the notify function, Lambda invokes the fail function as the process "
-                    "function's on-failure destination.",
+                    "function's on-failure destination; the sweep function invokes the notify function.",
                     [f"Resource::{arn_token(fn)}:*" for fn in (notify, fail)])
         events.Rule(
             self, "ObjectCreated",
@@ -91,6 +96,11 @@ class Workflow(Construct):
             }),
             targets=[targets.LambdaFunction(process, dead_letter_queue=self.dead_letters, retry_attempts=8,
                                             max_event_age=Duration.hours(24))],
+        )
+        events.Rule(  # nothing stays running past its deadline, whatever died (ocrflow.workflow.sweeper)
+            self, "SweepSchedule", description="Fail the jobs still running past their deadline, every minute",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[targets.LambdaFunction(sweep, retry_attempts=0)],  # the next minute's run is the retry
         )
 
     def _function(self, step: str, memory: int, timeout: int, environment: dict[str, str],
@@ -114,6 +124,7 @@ class Workflow(Construct):
                         "Action::s3:List*", "Action::s3:GetObject*", "Action::s3:GetBucket*",
                         "Action::s3:DeleteObject*", "Action::s3:Abort*", "Resource::*",
                         f"Resource::{arn_token(storage.results)}/*",
+                        f"Resource::{arn_token(storage.results)}/{WORK_PREFIX}*",
                         f"Resource::{arn_token(storage.uploads)}/{config.uploads_prefix}*",
                         f"Resource::{arn_token(storage.jobs)}/index/*"])
         for step in ("process", "submit", "finalize"):
@@ -122,12 +133,15 @@ class Workflow(Construct):
             storage.results.grant_read_write(f[step])
         for step in ("process", "finalize", "fail"):
             storage.results.grant_delete(f[step])
-        for step in ("process", "submit", "poll", "finalize", "fail"):  # every step notes its typed errors
+        storage.uploads.grant_delete(f["process"], f"{config.uploads_prefix}*")  # a deleted job's late upload
+        storage.results.grant_read(f["sweep"], f"{WORK_PREFIX}*")  # the work files of a job it fails
+        storage.results.grant_delete(f["sweep"], f"{WORK_PREFIX}*")
+        for step in ("process", "submit", "poll", "finalize", "fail", "sweep"):  # every step notes its errors
             storage.jobs.grant_read_write_data(f[step])
         storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
         storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
         # credits (reserve, commit, release), tenants' routes, provider quota windows and reported balances
-        for step in ("process", "submit", "poll", "finalize", "fail"):
+        for step in ("process", "submit", "poll", "finalize", "fail", "sweep"):
             storage.tenants.grant_read_write_data(f[step])
         for step in ("process", "submit", "finalize"):  # Powertools Idempotency records
             storage.idempotency.grant_read_write_data(f[step])

@@ -237,8 +237,9 @@ def _download_url(location: tuple[str, str], deps: ApiDeps) -> str:
 
 
 def delete_job(caller: Caller, job_id: str, deps: ApiDeps) -> None:
-    """Delete the job's input (every stored version of it) and its results, then the job. A running job is
-    refused: it would write its results again."""
+    """Delete the job's input (every stored version of it) and its results, then the job (its tombstone
+    stays: a file its presigned PUT still brings is removed on arrival). A running job is refused: it would
+    write its results again."""
     record = _own_record(caller, job_id, deps)
     if record["status"] == JobStatus.RUNNING.value:
         raise JobInProgressError("the job is running; delete it when it has ended")
@@ -251,7 +252,8 @@ def delete_job(caller: Caller, job_id: str, deps: ApiDeps) -> None:
         extra = {"VersionId": source["version_id"]} if source.get("version_id") else {}
         deps.s3.delete_object(Bucket=source["bucket"], Key=source["key"], **extra)
     store.delete_prefix(settings.results_bucket, f"{settings.results_prefix}{record['tenant']}/{job_id}/")
-    if not deps.jobs.delete(job_id, expected_status=record["status"]):
+    if not deps.jobs.delete(job_id, expected_status=record["status"],
+                            upload_url_seconds=settings.upload_url_seconds):
         raise JobInProgressError("the job started while it was being deleted; delete it when it has ended")
 
 

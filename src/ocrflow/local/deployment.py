@@ -96,12 +96,14 @@ def bootstrap(emulator: Emulator, tools: LocalTools) -> None:
 
 
 def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "auto", route: str = "",
-           provider_secrets: dict[str, str] | None = None) -> Deployment:
-    """`cdk deploy` of the Ocrflow stack into the bootstrapped emulator, with the layer built for it."""
+           provider_secrets: dict[str, str] | None = None, context: dict[str, str] | None = None) -> Deployment:
+    """`cdk deploy` of the Ocrflow stack into the bootstrapped emulator, with the layer built for it; `context`:
+    more `-c` settings (e.g. `ocrflow:jobDeadlineSeconds`)."""
     work = tools.work_dir
-    context = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider,
-               "ocrflow:route": route,
-               **LOCAL_URL_CONTEXT}
+    settings = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider,
+                "ocrflow:route": route,
+                **LOCAL_URL_CONTEXT}
+    context = {**settings, **(context or {})}
     if provider_secrets:
         context["ocrflow:providerSecrets"] = ",".join(f"{name}={secret}" for name, secret in provider_secrets.items())
     outputs_file = work / "outputs.json"

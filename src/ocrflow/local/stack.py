@@ -59,17 +59,18 @@ class LocalStack:
         assert self.deployment is not None
         return self.emulator.resource("dynamodb").Table(self.deployment.tenants_table)
 
-    def redeploy(self, provider: str = AUTO, route: str = "") -> None:
+    def redeploy(self, provider: str = AUTO, route: str = "", context: dict[str, str] | None = None) -> None:
         """Deploy the stack as `cdk deploy -c ocrflow:provider=... -c ocrflow:route=...`: jobs go to `provider`,
         or (`auto`) down `route` with the embedded engine last; each REST provider's fake is started here and
-        its settings stored as that provider's secret."""
+        its settings stored as that provider's secret. `context`: more `-c` settings."""
         self.stop_fakes()
         names = [entry.provider for entry in candidates(provider, None, parse_route(route), embedded_fallback=True)]
         for name in names:
             if name is not ProviderName.TESSERACT:
                 self.fakes[name] = fake_class(name)(**self.fake_options.get(name, {})).start()
         secrets = {name.value: self._secret(name, fake) for name, fake in self.fakes.items()}
-        self.deployment = deploy(self.emulator, self.tools, provider=provider, route=route, provider_secrets=secrets)
+        self.deployment = deploy(self.emulator, self.tools, provider=provider, route=route, provider_secrets=secrets,
+                                 context=context)
 
     def stop_fakes(self) -> None:
         for fake in self.fakes.values():

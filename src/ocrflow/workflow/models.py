@@ -120,3 +120,6 @@ class JobSummary(BaseModel):
     seconds: float | None = None
     results: dict[str, str] = Field(default_factory=dict, description="kind -> s3://bucket/key")
     error: dict[str, Any] | None = None
+    ended_here: bool = Field(default=True, exclude=True, description="False when the job had been ended by "
+                             "another path first (the sweeper, a concurrent step): this is that recorded outcome, "
+                             "and nothing was recorded, charged or notified for it again")

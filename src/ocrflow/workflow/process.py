@@ -58,7 +58,7 @@ class ProcessOutcome(BaseModel):
     """What one call did with an upload."""
 
     job_id: str
-    outcome: Literal["duplicate", "succeeded", "failed", "waiting"]
+    outcome: Literal["duplicate", "deleted", "succeeded", "failed", "waiting"]
     summary: JobSummary | None = None
     provider: str | None = None
 
@@ -98,8 +98,18 @@ def claim_and_reserve_or_fail(request: JobRequest, owner: str, deps: Deps
         request = with_record_options(request, record)
         return _ended(record, fail(request.job_id, request.tenant, request.provider, exc.to_record(), deps), deps)
     if started is None:
+        if request.api_job and deps.jobs.was_deleted(request.job_id):
+            return remove_late_upload(request, deps)
         return ProcessOutcome(job_id=request.job_id, outcome="duplicate")
     return started
+
+
+def remove_late_upload(request: JobRequest, deps: Deps) -> ProcessOutcome:
+    """A file that arrived for a job deleted meanwhile (its presigned PUT was still valid): every version of it
+    is removed, nothing is read, OCRed or charged."""
+    deps.store.delete_versions(request.source.bucket, request.source.key)
+    logger.info("job %s was deleted: its late upload %s was removed", request.job_id, request.source.key)
+    return ProcessOutcome(job_id=request.job_id, outcome="deleted")
 
 
 def fail_after_retries(request: JobRequest, owner: str, error_type: str | None, error_message: str | None,
@@ -115,13 +125,18 @@ def fail_after_retries(request: JobRequest, owner: str, error_type: str | None, 
         return None
     cause = json.dumps({"errorMessage": error_message or ""})
     summary = fail_from_catch(request, {"Error": error_type, "Cause": cause}, deps, record)
+    if not summary.ended_here:
+        return None
     _notify(record, summary, deps)
     return summary
 
 
 def _ended(record: dict[str, Any], summary: JobSummary, deps: Deps) -> ProcessOutcome:
-    """A job this call ended (succeeded or failed): its webhook asked for, the call's outcome."""
-    _notify(record, summary, deps)
+    """A job this call ended (succeeded or failed): its webhook asked for, the call's outcome. A job another
+    path had ended first (the sweeper, past its deadline) is reported as recorded; its webhook was asked for
+    there."""
+    if summary.ended_here:
+        _notify(record, summary, deps)
     return ProcessOutcome(job_id=summary.job_id, outcome=summary.status.value, summary=summary,
                           provider=summary.provider)
 

@@ -147,7 +147,8 @@ def claim_and_reserve(request: JobRequest, owner: str, deps: Deps) -> tuple[JobS
     """Claim the job for `owner`, read and inspect the document, reserve credits: the job's state, the source
     and the job record - or None when another owner has the job (a duplicate notification) or no API job waits
     for this upload."""
-    record = deps.jobs.claim(request, owner)
+    deadline = deps.now() + timedelta(seconds=deps.settings.job_deadline_seconds)
+    record = deps.jobs.claim(request, owner, int(deadline.timestamp()))
     if record is None:
         return None
     request = with_record_options(request, record)
@@ -160,7 +161,7 @@ def claim_and_reserve(request: JobRequest, owner: str, deps: Deps) -> tuple[JobS
     started = deps.now()
     state = JobState(request=request, media_type=info.media_type.value, page_count=info.page_count,
                      sha256=info.sha256, size=info.size, started_at=started, reserved_pages=info.page_count,
-                     deadline_at=started + timedelta(seconds=deps.settings.job_deadline_seconds), route=route)
+                     deadline_at=datetime.fromtimestamp(int(record["deadline_epoch"]), UTC), route=route)
     deps.jobs.update(request.job_id, pages=info.page_count, media_type=info.media_type.value)
     return state, loaded, record
 
@@ -431,13 +432,18 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
     if any(part.result_key for part in state.parts):
         deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
     pages_used = state.page_count
-    deps.credits.commit(request.tenant, request.job_id, pages_used, request.provider,
-                        cost=round(pages_used * state.cost_per_page, 6))
     seconds = round((deps.now() - state.started_at).total_seconds(), 3)
     summary = JobSummary(job_id=request.job_id, status=JobStatus.SUCCEEDED, tenant=request.tenant,
                          provider=request.provider, pages=pages_used, seconds=seconds, results=results,
                          credits_used=merged.credits.used if merged.credits else None)
-    deps.jobs.finish(summary)
+    settlement = {"action": "commit", "pages": pages_used, "provider": request.provider,
+                  "cost": round(pages_used * state.cost_per_page, 6)}
+    if not deps.jobs.end(summary, settlement):  # ended first: by the sweeper (past its deadline) or a retry
+        recorded = _ended_elsewhere(request.job_id, summary, deps)
+        if recorded.status is not JobStatus.SUCCEEDED:  # no results of a failed job are left behind
+            deps.store.delete_prefix(bucket, f"{deps.settings.results_prefix}{request.tenant}/{request.job_id}/")
+        return recorded
+    settle({"job_id": request.job_id, "tenant": request.tenant, "settlement": settlement}, deps)
     return summary
 
 
@@ -490,9 +496,41 @@ def fail_from_catch(request: JobRequest, catch: dict[str, Any], deps: Deps,
 
 
 def fail(job_id: str, tenant: str, provider: str, error: dict[str, Any], deps: Deps) -> JobSummary:
-    """Release the reservation, drop work files, record the typed error. Idempotent."""
-    deps.credits.release(tenant, job_id)
-    deps.store.delete_prefix(deps.settings.results_bucket, f"{deps.settings.work_prefix}{job_id}/")
+    """Record the typed error, release the reservation, drop work files - unless the job had ended already
+    (then its recorded outcome, `ended_here` False). Idempotent."""
     summary = JobSummary(job_id=job_id, status=JobStatus.FAILED, tenant=tenant, provider=provider, error=error)
-    deps.jobs.finish(summary)
+    settlement = {"action": "release"}
+    if not deps.jobs.end(summary, settlement, waiting=True):
+        return _ended_elsewhere(job_id, summary, deps)
+    settle({"job_id": job_id, "tenant": tenant, "settlement": settlement}, deps)
     return summary
+
+
+def settle(record: dict[str, Any], deps: Deps) -> None:
+    """Settle an ended job's credits as its end recorded (`record`: its job_id, tenant and `settlement`: commit
+    the pages used, or release them all and drop its work files), take it out of the by-deadline index. Run by
+    whoever ended the job, and by the sweeper for a job whose ender died before this; each part is idempotent
+    per job."""
+    settlement = record.get("settlement")
+    if not settlement:
+        return
+    job_id, tenant = record["job_id"], record.get("tenant", "default")
+    if settlement.get("action") == "commit":
+        deps.credits.commit(tenant, job_id, int(settlement["pages"]), settlement.get("provider", ""),
+                            cost=float(settlement.get("cost", 0.0)))
+    else:
+        deps.credits.release(tenant, job_id)
+        deps.store.delete_prefix(deps.settings.results_bucket, f"{deps.settings.work_prefix}{job_id}/")
+    deps.jobs.settled(job_id)
+
+
+def _ended_elsewhere(job_id: str, attempted: JobSummary, deps: Deps) -> JobSummary:
+    """The outcome another path recorded first (settled here too, should that path have died before)."""
+    record = deps.jobs.get(job_id) or {}
+    settle(record, deps)
+    logging.getLogger(__name__).warning("job %s had ended (%s) before this step could record it %s", job_id,
+                                        record.get("status"), attempted.status.value)
+    fields = {k: record[k] for k in ("status", "pages", "credits_used", "seconds", "results", "error")
+              if record.get(k) is not None}
+    return attempted.model_copy(update={**fields, "status": JobStatus(fields.get("status", attempted.status)),
+                                        "ended_here": False})

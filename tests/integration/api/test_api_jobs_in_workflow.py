@@ -11,6 +11,7 @@ import pytest
 from ocrflow.errors import NotADocumentError
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobState
+from ocrflow.workflow.process import process_upload
 from ocrflow.workflow.settings import WorkflowSettings
 from ocrflow.workflow.steps import Deps, claim_and_reserve, fail_from_catch, finalize, request_from_s3, submit
 from ocrflow.workflow.storage import ObjectStore
@@ -60,6 +61,35 @@ def test_an_upload_under_a_deleted_or_unknown_job_is_not_run(api):
     forged = land(f"uploads/tenants/globex/{job}/letter.pdf", b"%PDF-", deps)  # another tenant's prefix
     assert claim_and_reserve(forged, "exec-2", deps) is None
     assert deps.jobs.get(job) is None
+
+
+def test_a_file_arriving_for_a_deleted_job_is_removed_with_every_version_and_never_ocred(api):
+    """The presigned PUT outlives a DELETE of the job awaiting it: the object it brings is not left behind."""
+    key = api.tenant("acme")
+    body = sample_bytes("notice.jpg")
+    job = api.create_job(key, filename="notice.jpg", content_type="image/jpeg", size=len(body)).body["job"]["id"]
+    assert api.call("DELETE", f"/v1/jobs/{job}", key).status == 204
+    deps = workflow_deps()
+    upload_key = f"uploads/tenants/acme/{job}/notice.jpg"
+    land(upload_key, body, deps)
+    late = land(upload_key, body, deps)  # written twice through the same URL: two versions
+    outcome = process_upload(late, "event-1", deps)
+    assert outcome.outcome == "deleted"
+    s3 = boto3.client("s3")
+    listed = s3.list_object_versions(Bucket=UPLOADS, Prefix=upload_key)
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
+    assert deps.jobs.get(job) is None  # not brought back as a job
+    assert s3.list_objects_v2(Bucket=RESULTS).get("KeyCount", 0) == 0  # nothing OCRed
+    assert api.call("GET", f"/v1/jobs/{job}", key).status == 404
+
+
+def test_a_file_under_a_job_that_never_existed_is_left_alone(api):
+    """Only a deleted job's uploads are removed; a key naming no job (or another tenant's) is not ours to drop."""
+    api.tenant("acme")
+    deps = workflow_deps()
+    stray = land("uploads/tenants/acme/0123456789abcdef0123456789abcdef/letter.pdf", b"%PDF-", deps)
+    assert process_upload(stray, "event-1", deps).outcome == "duplicate"
+    assert boto3.client("s3").list_object_versions(Bucket=UPLOADS, Prefix=stray.source.key)["Versions"]
 
 
 def test_a_failed_api_job_keeps_its_tenant_and_provider(api):

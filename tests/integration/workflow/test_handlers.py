@@ -3,6 +3,7 @@ process function with it), a Lambda context, Powertools parsing, logging and ide
 DynamoDB and Step Functions (the state machine a waiting job is handed to)."""
 
 import json
+import time
 
 import boto3
 import pytest
@@ -197,3 +198,31 @@ def test_a_repeated_submit_or_finalize_does_not_pay_or_write_twice(aws, monkeypa
         assert results(aws) == written
     records = boto3.resource("dynamodb").Table(IDEMPOTENCY).scan()["Items"]
     assert sorted(r["status"] for r in records) == ["COMPLETED", "COMPLETED"]
+
+
+SCHEDULED = {  # what the EventBridge schedule sends the sweep function every minute
+    "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+    "source": "aws.events", "account": "123456789012", "time": "2026-03-02T09:00:00Z", "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/ocrflow-sweep"], "detail": {}}
+
+
+def test_the_scheduled_sweep_fails_a_job_its_dead_process_call_left_running(aws, monkeypatch):
+    """The process call died after claiming (nothing recorded it): the next scheduled sweep past the job's
+    deadline ends it as failed `timeout`; a job still within its deadline stays running."""
+    monkeypatch.setenv("OCRFLOW_JOB_DEADLINE_SECONDS", "1")
+    deps_from_env.cache_clear()
+    deps = deps_from_env()
+    stuck = event_for(aws, "receipt.png", sample_bytes("receipt.png"))
+    request = request_from_event(S3EventNotificationEventBridgeModel.model_validate(stuck), deps.settings)
+    claim_and_reserve(request, stuck["id"], deps)  # ... and then the worker was killed
+    monkeypatch.setenv("OCRFLOW_JOB_DEADLINE_SECONDS", "3600")
+    deps_from_env.cache_clear()
+    fresh = event_for(aws, "notice.jpg", sample_bytes("notice.jpg"))
+    young = request_from_event(S3EventNotificationEventBridgeModel.model_validate(fresh), deps_from_env().settings)
+    claim_and_reserve(young, fresh["id"], deps_from_env())
+    time.sleep(1.1)
+    report = load("sweep")(SCHEDULED, Context())
+    assert report["timed_out"] == [request.job_id] and report["settled"] == []
+    failed = deps_from_env().jobs.get(request.job_id)
+    assert failed["status"] == "failed" and failed["error"]["code"] == "timeout" and failed["finished_at"]
+    assert deps_from_env().jobs.get(young.job_id)["status"] == "running"

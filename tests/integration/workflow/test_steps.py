@@ -157,7 +157,12 @@ def test_a_typed_error_survives_a_lost_lambda_error_type(aws):
     assert summary.error["code"] == "not_a_document" and summary.error["retryable"] is False
     # a different failure after that (a crash with another message) is not dressed up as the noted one
     crash = {"Error": "Runtime.HandlerError", "Cause": json.dumps({"errorMessage": "'secret-token-123'"})}
-    assert fail_from_catch(request, crash, deps).error["code"] == "internal_error"
+    noted = deps.jobs.get(request.job_id)["last_error"]
+    assert error_record(crash["Error"], crash["Cause"], noted)["code"] == "internal_error"
+    # and a job ends once: a second failure report finds it ended and leaves its recorded error alone
+    again = fail_from_catch(request, crash, deps)
+    assert again.error["code"] == "not_a_document" and again.ended_here is False
+    assert deps.jobs.get(request.job_id)["error"]["code"] == "not_a_document"
 
 
 SLOW = {  # how each fake is made to need several polls; sync providers answer at submit
