@@ -14,8 +14,8 @@ from ocrflow.document import Credits, Document, Page, ProviderInfo, SearchablePd
 from ocrflow.engines.languages import parse_languages
 from ocrflow.engines.tesseract import TesseractEngine
 from ocrflow.errors import ProviderNotAvailableError
-from ocrflow.inspection import InputInfo, inspect_document
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.inspection import InputInfo, inspect_document
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.pdf.searchable import build_searchable_pdf
 from ocrflow.providers.base import OcrRequest
 from ocrflow.providers.embedded import EmbeddedProvider

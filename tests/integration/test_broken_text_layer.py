@@ -11,7 +11,7 @@ import pikepdf
 import pytest
 
 from ocrflow.document import BBox, Block, Document, Line, Page, ProviderInfo, Source, TextSource, WarningCode, Word
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.pdf.searchable import build_searchable_pdf
 from ocrflow.service import run_ocr
 from tests import bad_inputs

@@ -96,7 +96,7 @@ def test_page_that_already_has_text_gets_no_second_layer():
 def test_text_without_boxes_is_still_searchable():
     """Some providers answer text only (pdfocr.org's txt output): our PDF must still find those words."""
     from ocrflow.document import Block, Document, Line, Page, ProviderInfo, Source
-    from ocrflow.inspection import inspect_document
+    from ocrflow.inputs.inspection import inspect_document
     from ocrflow.pdf.searchable import build_searchable_pdf
 
     data = sample_bytes("letter.pdf")

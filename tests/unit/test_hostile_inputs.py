@@ -5,9 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocrflow.errors import InputError
-from ocrflow.inspection import inspect_document
-from ocrflow.limits import InputLimits
-from ocrflow.raster import iter_page_images
+from ocrflow.inputs.inspection import inspect_document
+from ocrflow.inputs.limits import InputLimits
+from ocrflow.inputs.raster import iter_page_images
 from tests.conftest import SAMPLE_FILES
 
 LIMITS = InputLimits(min_dpi=30, max_dpi=30, vector_dpi=30)  # decode everything, render small

@@ -4,9 +4,9 @@ import pytest
 from PIL import Image
 
 from ocrflow import errors
-from ocrflow.inspection import MediaType, inspect_document, sniff_media_type
-from ocrflow.limits import InputLimits
-from ocrflow.raster import render_dpi
+from ocrflow.inputs.inspection import MediaType, inspect_document, sniff_media_type
+from ocrflow.inputs.limits import InputLimits
+from ocrflow.inputs.raster import render_dpi
 from tests import bad_inputs
 from tests.conftest import REPO, sample_bytes
 

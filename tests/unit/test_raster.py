@@ -5,9 +5,9 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 
-from ocrflow.inspection import inspect_document
-from ocrflow.limits import InputLimits
-from ocrflow.raster import iter_page_images
+from ocrflow.inputs.inspection import inspect_document
+from ocrflow.inputs.limits import InputLimits
+from ocrflow.inputs.raster import iter_page_images
 from tests import bad_inputs
 from tests.conftest import sample_bytes
 

@@ -12,7 +12,7 @@ from typing import Any
 from ocrflow.api.settings import ApiSettings
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.api.throttling import KeyThrottle
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.net import safe_http
 from ocrflow.workflow.jobs import JobRepository
 

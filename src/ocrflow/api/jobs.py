@@ -35,7 +35,7 @@ from ocrflow.api.models import (
 )
 from ocrflow.api.tenants import Caller
 from ocrflow.errors import FileTooLargeError
-from ocrflow.inspection import sniff_media_type
+from ocrflow.inputs.inspection import sniff_media_type
 from ocrflow.net.safe_http import check_url
 from ocrflow.workflow.models import JobStatus, api_upload_key
 from ocrflow.workflow.routing import AUTO, RouteEntry, candidates, parse_route, tenant_route

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from ocrflow.inspection import MediaType
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.inspection import MediaType
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.providers.names import ProviderName
 from ocrflow.webhooks import DeliveryReport
 from ocrflow.workflow.models import JobStatus

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ocrflow.cli.inputs import display_name, read_input
 from ocrflow.errors import ConfigError, OcrflowError
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.outputs import write_outputs
 from ocrflow.service import OcrOutcome, run_ocr
 

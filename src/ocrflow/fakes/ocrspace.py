@@ -343,7 +343,7 @@ def _page_images(data: bytes, media: str) -> list[tuple[Image.Image, float, floa
     """What OCR.space read, page by page: (image, page width, page height in points)."""
     from PIL import ImageOps
 
-    from ocrflow.inspection import open_pdf
+    from ocrflow.inputs.inspection import open_pdf
 
     pages = []
     if media == "application/pdf":

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from ocrflow.document import Document, TextSource
 from ocrflow.errors import DamagedImageError, DamagedPdfError, PasswordProtectedError
-from ocrflow.inspection import InputInfo, MediaType
+from ocrflow.inputs.inspection import InputInfo, MediaType
 from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
 from ocrflow.pdf.text_layer import page_text_stream
 

@@ -78,7 +78,7 @@ def _bbox(frame: DisplayFrame, box: list[float]) -> BBox:
 def pages_from_pdf(pdf_bytes: bytes) -> list[Page]:
     """Every page of a PDF that carries text (a provider's searchable PDF) as normalized pages: text, lines
     and words with boxes, sizes in points, no confidence. Raises DamagedPdfError for an unreadable PDF."""
-    from ocrflow.inspection import open_pdf
+    from ocrflow.inputs.inspection import open_pdf
     from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 
     pages: list[Page] = []

@@ -17,11 +17,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from ocrflow.document import Page, PageWarning, TextSource, WarningCode
 from ocrflow.engines.base import PageEngine, RecognizedPage
 from ocrflow.imaging.blank import nothing_to_read
-from ocrflow.inspection import InputInfo, open_pdf
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.inspection import InputInfo, open_pdf
+from ocrflow.inputs.limits import InputLimits
+from ocrflow.inputs.raster import PageImage, iter_page_images
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 from ocrflow.pdf.text_extraction import extract_page_blocks
-from ocrflow.raster import PageImage, iter_page_images
 
 ProgressCallback = Callable[[int, int], None]
 

@@ -652,7 +652,7 @@ class OcrSpaceProvider(Provider):
 
     def _rendered_pages(self, part: DocumentPart) -> Iterator[tuple[bytes, Frame]]:
         """Each PDF page as a grey JPEG that fits the tier, one at a time (memory stays flat)."""
-        from ocrflow.inspection import open_pdf
+        from ocrflow.inputs.inspection import open_pdf
 
         dpi = float(self.settings.pdf_dpi)
         max_bytes = int(self.limits.max_bytes * 0.97) if self.limits.max_bytes else 1 << 62

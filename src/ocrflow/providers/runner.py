@@ -13,7 +13,7 @@ import pikepdf
 
 from ocrflow.document import Credits, Page, PageWarning, TextSource, WarningCode
 from ocrflow.errors import ProviderUnavailableError
-from ocrflow.inspection import InputInfo
+from ocrflow.inputs.inspection import InputInfo
 from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
 from ocrflow.providers.http import Clock, Sleep, with_retries
 from ocrflow.providers.settings import ProviderSettings

@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 
 from ocrflow.document import PageWarning, WarningCode
 from ocrflow.errors import ImageTooLargeError
-from ocrflow.inspection import InputInfo, MediaType
+from ocrflow.inputs.inspection import InputInfo, MediaType
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 from ocrflow.pdf.searchable import image_to_pdf
 from ocrflow.providers.base import DocumentPart, ProviderLimits
@@ -130,7 +130,7 @@ def _shrink_page(data: bytes, index: int, limits: ProviderLimits, warnings: Part
     """One page too big on its own: re-render it as a grey JPEG that fits, wrapped in a one-page PDF."""
     import img2pdf
 
-    from ocrflow.inspection import open_pdf
+    from ocrflow.inputs.inspection import open_pdf
 
     with PDFIUM_LOCK:
         pdf = open_pdf(data)

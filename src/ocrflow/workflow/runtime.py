@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.workflow.credits import DynamoLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import JobState

@@ -27,8 +27,8 @@ from ocrflow import errors
 from ocrflow.document import Credits, Page, PageWarning, ProviderInfo, Source
 from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
-from ocrflow.inspection import InputInfo, inspect_document
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.inspection import InputInfo, inspect_document
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
 from ocrflow.providers.http import with_retries
 from ocrflow.providers.names import ProviderName

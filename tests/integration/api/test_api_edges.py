@@ -114,7 +114,7 @@ def test_cors_preflight_and_responses_name_the_allowed_origin_only(api):
 
 
 def test_the_upload_limit_is_the_workflows_own(api):
-    from ocrflow.limits import InputLimits
+    from ocrflow.inputs.limits import InputLimits
 
     api.deps.limits = InputLimits(max_bytes=1000)  # OCRFLOW_MAX_BYTES=1000, as the workflow reads it
     reply = api.create_job(api.tenant("acme"), size=1001)

@@ -22,7 +22,7 @@ from ocrflow.errors import (
     ThrottledError,
 )
 from ocrflow.fakes.adobe import AdobeFake
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.providers.adobe import AdobeProvider
 from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, ProviderLimits, ProviderResult
 from ocrflow.providers.runner import run_provider

@@ -10,7 +10,7 @@ import pytest
 from ocrflow.errors import ThrottledError
 from ocrflow.fakes.adobe import AdobeFake
 from ocrflow.fakes.pdfmage import OCR_PATH, PdfMageFake
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.providers.adobe import AdobeProvider, AdobeSettings
 from ocrflow.providers.base import OcrRequest
 from ocrflow.providers.pdfmage import PdfMageProvider, PdfMageSettings

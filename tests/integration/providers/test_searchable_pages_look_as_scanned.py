@@ -28,7 +28,7 @@ from PIL import Image, ImageChops
 from ocrflow.fakes.ocrspace import OcrSpaceFake
 from ocrflow.fakes.registry import fake_class
 from ocrflow.fakes.serve import fake_environment
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 from ocrflow.pdf.searchable import image_to_pdf
 from ocrflow.providers.names import ProviderName

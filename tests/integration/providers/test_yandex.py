@@ -25,7 +25,7 @@ from ocrflow.errors import (
     ThrottledError,
 )
 from ocrflow.fakes.yandex import YandexFake
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, ProviderResult
 from ocrflow.providers.runner import run_provider, wait_for
 from ocrflow.providers.yandex import YandexProvider

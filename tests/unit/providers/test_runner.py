@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ocrflow.document import Credits, Page
 from ocrflow.errors import DamagedPdfError, ProviderUnavailableError, ThrottledError
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderLimits, ProviderResult
 from ocrflow.providers.http import with_retries
 from ocrflow.providers.runner import run_provider, wait_for

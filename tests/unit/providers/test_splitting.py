@@ -7,7 +7,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ocrflow.inspection import inspect_document
+from ocrflow.inputs.inspection import inspect_document
 from ocrflow.providers.base import ProviderLimits
 from ocrflow.providers.splitting import plan_parts
 from ocrflow.samples import build_sample, scan_set

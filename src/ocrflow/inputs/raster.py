@@ -19,8 +19,8 @@ from PIL import ExifTags, Image, ImageOps
 
 from ocrflow.document import PageWarning, WarningCode
 from ocrflow.errors import DamagedImageError, DamagedPdfError, ImageTooLargeError
-from ocrflow.inspection import InputInfo, PageInfo, open_pdf
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.inspection import InputInfo, PageInfo, open_pdf
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 
 

@@ -29,7 +29,7 @@ from ocrflow.errors import (
     TooManyPagesError,
     UnsupportedTypeError,
 )
-from ocrflow.limits import InputLimits
+from ocrflow.inputs.limits import InputLimits
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 from ocrflow.pdf.text_trust import DocumentFonts, text_layer_problem
 
