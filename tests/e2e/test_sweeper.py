@@ -13,6 +13,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from ocrflow.local.api import api_key_for
+from ocrflow.local.deployment import free_receiver_port
 from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.routing import AUTO
 from tests.conftest import sample_bytes
@@ -94,7 +95,7 @@ def test_a_job_whose_process_call_hangs_past_its_deadline_is_failed_by_the_sweep
     credits_before = call(stack, "GET", "/v1/usage", key).json()["credits"]
     fake.slow_seconds = float(ANSWER_AFTER)  # pdfmage hangs: its answer comes long after the job's deadline
     fake.faults.inject("slow", times=1)
-    with serving(hooks) as receiver:
+    with serving(hooks, port=free_receiver_port()) as receiver:  # the ports the local stack may call back
         made = call(stack, "POST", "/v1/jobs", key, json={
             "filename": "report.pdf", "content_type": "application/pdf", "size": len(body),
             "callback_url": f"{receiver}/hooks"})
