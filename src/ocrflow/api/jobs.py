@@ -147,13 +147,24 @@ def job_view(record: dict[str, Any]) -> JobView:
     return JobView(
         id=record["job_id"], status=record["status"], filename=record.get("filename"),
         content_type=record.get("content_type") or record.get("media_type"), size=record.get("size"),
-        pages=record.get("pages"), provider=record.get("provider", ""), language=record.get("languages", ""),
+        pages=record.get("pages"), pages_done=_pages_done(record), provider=record.get("provider", ""),
+        language=record.get("languages", ""),
         outputs=record.get("outputs") or ["json", "txt", "pdf"], created_at=record["created_at"],
         started_at=record.get("started_at"), finished_at=record.get("finished_at"), seconds=record.get("seconds"),
         error={"code": error.get("code", "internal_error"), "message": error.get("message", "")} if error else None,
         cost=cost, callback_url=record.get("callback_url"), webhook=record.get("webhook"),
         routing=record.get("routing") or [],
     )
+
+
+def _pages_done(record: dict[str, Any]) -> int | None:
+    """The pages counted done, never more than the document has (a count is an ADD: a page range counted
+    twice by a retried step must not show 12 of 10)."""
+    done = record.get("pages_done")
+    if done is None:
+        return None
+    pages = record.get("pages")
+    return min(int(done), int(pages)) if pages is not None else int(done)
 
 
 def _own_record(caller: Caller, job_id: str, deps: ApiDeps) -> dict[str, Any]:

@@ -86,7 +86,10 @@ class JobView(BaseModel):
     filename: str | None = None
     content_type: str | None = None
     size: int | None = None
-    pages: int | None = None
+    pages: int | None = Field(default=None, description="Pages of the document, known once the job runs")
+    pages_done: int | None = Field(default=None, ge=0, description="Pages read so far: counted while the job runs "
+                                   "(written every few seconds, so a short job may show 0 until it ends), "
+                                   "equal to `pages` once it succeeded; absent before it runs")
     provider: str = Field(description="The provider that read the job; `auto` until one is chosen")
     language: str
     outputs: list[OutputKind]

@@ -129,6 +129,27 @@ class JobRepository:
             ConditionExpression="attribute_exists(job_id)",
         )
 
+    def add_pages_done(self, job_id: str, pages: int, *, provider: str | None = None) -> bool:
+        """Count `pages` more pages done on a running job (an atomic ADD of `pages_done`, so concurrent
+        counters - a fan-out's page ranges - never lose each other's pages); with `provider`, also record the
+        provider reading them. False when the job is no longer running (ended, e.g. by the sweeper, or
+        deleted): nothing is written. Callers write progress sparingly - see `workflow.progress`."""
+        if pages <= 0 and provider is None:
+            return True
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":pages": pages, ":running": JobStatus.RUNNING.value, ":now": now_iso()}
+        update = "ADD pages_done :pages SET updated_at = :now"
+        if provider is not None:
+            update += ", #provider = :provider"
+            names["#provider"], values[":provider"] = "provider", provider
+        try:
+            self.table.update_item(Key={"job_id": job_id}, UpdateExpression=update,
+                                   ConditionExpression="#status = :running",
+                                   ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        except self._conditional_failed:
+            return False
+        return True
+
     def end(self, summary: JobSummary, settlement: dict[str, Any], *, waiting: bool = False,
             execution: str | None = None, overdue_at: int | None = None) -> bool:
         """Record the job's outcome - only if it is still running (or, with `waiting`, still awaiting its
@@ -137,6 +158,8 @@ class JobRepository:
         are to be settled (see `settled`)."""
         fields = {**summary.model_dump(exclude={"job_id"}, exclude_none=True, mode="json"),
                   "finished_at": now_iso(), "updated_at": now_iso(), "settlement": settlement}
+        if summary.status is JobStatus.SUCCEEDED and summary.pages is not None:
+            fields["pages_done"] = summary.pages  # the last pages' count rides on the end's own write
         names = {f"#{k}": k for k in fields} | {"#status": "status"}
         values = {f":{k}": _dynamo(v) for k, v in fields.items()} | {":running": JobStatus.RUNNING.value}
         condition = "#status = :running"

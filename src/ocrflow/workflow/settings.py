@@ -30,6 +30,9 @@ class WorkflowSettings(BaseSettings):
                                            "balance is tried again after this (sooner if it reports a balance)")
     lang: str = "eng"
     job_deadline_seconds: int = Field(default=1800, gt=0, description="Overall limit of one job, polls included")
+    progress_seconds: float = Field(default=3.0, ge=0, description="A running job's pages done are written to "
+                                    "its record at most this often, and never for its last pages (its end "
+                                    "writes them): a document done within this costs no progress write")
     max_wait_seconds: int = Field(default=60, gt=0, description="Longest single Wait between polls")
     wait_state_machine: str | None = Field(default=None, description="ARN of the state machine that waits on "
                                            "providers' jobs: the one-call step hands it the jobs it cannot finish")

@@ -49,6 +49,7 @@ from ocrflow.workflow.models import (
     job_id_for,
     parse_api_upload_key,
 )
+from ocrflow.workflow.progress import PageProgress
 from ocrflow.workflow.quotas import NoQuotas, QuotaBook
 from ocrflow.workflow.routing import (
     AUTO,
@@ -162,7 +163,8 @@ def claim_and_reserve(request: JobRequest, owner: str, deps: Deps) -> tuple[JobS
     state = JobState(request=request, media_type=info.media_type.value, page_count=info.page_count,
                      sha256=info.sha256, size=info.size, started_at=started, reserved_pages=info.page_count,
                      deadline_at=datetime.fromtimestamp(int(record["deadline_epoch"]), UTC), route=route)
-    deps.jobs.update(request.job_id, pages=info.page_count, media_type=info.media_type.value)
+    # pages_done from 0: a retried call (the same owner resuming the job) counts its pages afresh
+    deps.jobs.update(request.job_id, pages=info.page_count, media_type=info.media_type.value, pages_done=0)
     return state, loaded, record
 
 
@@ -198,23 +200,29 @@ def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held
     while route:
         entry = route.pop(0)
         trial = _Trial()
+        progress = PageProgress(deps.jobs, request.job_id, info.page_count, deps.settings.progress_seconds, deps.now,
+                                provider=entry.provider.value)
         try:
-            parts = _send(entry, state, deps, data, info, languages, trial, held)
+            parts = _send(entry, state, deps, data, info, languages, trial, held, progress)
         except OcrflowError as exc:
             if not moves_on(exc):
                 raise
             last = exc
             attempts.append(RouteAttempt.of_error(entry, exc, trial.sent, deps.now()))
             _remember_refusal(deps, entry, exc, trial.sent)
-            deps.jobs.update(request.job_id, routing=_records(attempts))
+            # the next provider starts from page 0 (set in the write that records the routing anyway)
+            deps.jobs.update(request.job_id, routing=_records(attempts), pages_done=0)
             logging.getLogger(__name__).warning("job %s: %s passed over (%s)", request.job_id, entry.provider, exc.code)
             continue
         attempts.append(RouteAttempt(provider=entry.provider.value, outcome="used", at=deps.now()))
         deps.jobs.update(request.job_id, provider=entry.provider.value, routing=_records(attempts))
         chosen = request.model_copy(update={"provider": entry.provider.value})
-        return _progress(state.model_copy(update={
+        sent = _progress(state.model_copy(update={
             "request": chosen, "parts": parts, "route": route, "attempts": attempts,
             "cost_per_page": entry.cost_per_page, "resubmit": False}), deps)
+        if not sent.done:
+            progress.flush()  # parts the provider answered at once, counted before the job waits
+        return sent
     if last is None:
         raise ProviderUnavailableError("the job has no provider left to try", retryable=False)
     raise no_provider_error(attempts, last)
@@ -226,9 +234,10 @@ class _Trial:
 
 
 def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: InputInfo, languages: list[str],
-          trial: _Trial, held: Held | None) -> list[PartState]:
+          trial: _Trial, held: Held | None, progress: PageProgress) -> list[PartState]:
     """Send the document to one provider, or raise why it cannot take it. Nothing is sent unless the provider
-    is not marked exhausted, reads the languages, fits the document, and has quota in every window."""
+    is not marked exhausted, reads the languages, fits the document, and has quota in every window. Pages done
+    are counted on `progress`: the embedded engine's page by page, a provider's part by part as it answers."""
     name = entry.provider
     refusal = deps.quotas.status(name.value).refusal(deps.now().timestamp(), info.page_count, entry.cost_per_page)
     if refusal:
@@ -237,7 +246,7 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         deps.quotas.take(name.value, requests=1, pages=info.page_count)
         trial.sent = True
         engine = embedded_provider(deps.limits)
-        pages = engine.recognize(data, info, languages)
+        pages = engine.recognize(data, info, languages, on_page=progress.reached)
         result = ProviderResult(pages=pages, engine=f"{engine.engine.name} {engine.engine.version}")
         return [_part_state(deps, state, 0, 0, info.page_count, result, {}, held)]
     provider, settings = deps.provider_factory(name)
@@ -252,6 +261,8 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
             outcome = with_retries(lambda part=part: provider.submit(part, ask), settings)
             _remember_balance(deps, name, outcome)
             parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes, held))
+            if isinstance(outcome, ProviderResult):
+                progress.add(part.page_count)
         return parts
     finally:
         provider.close()
@@ -288,12 +299,14 @@ def poll(state: JobState, deps: Deps) -> JobState:
     provider, settings = deps.provider_factory(name)
     try:
         parts = []
+        finished = 0  # pages of the parts that finished at this poll
         for part in state.parts:
             if part.result_key is None and part.handle is not None:
                 handle = part.handle
                 outcome = with_retries(lambda handle=handle: provider.poll(handle), settings)
                 _remember_balance(deps, name, outcome)
                 part = _part_state(deps, state, part.index, part.first_page, part.page_count, outcome, {})
+                finished += part.page_count if part.result_key is not None else 0
             parts.append(part)
     except OcrflowError as exc:
         if exc.retryable or not moves_on(exc) or not state.route:
@@ -301,7 +314,10 @@ def poll(state: JobState, deps: Deps) -> JobState:
         return _hand_on(state, deps, exc)
     finally:
         provider.close()
-    return _progress(state.model_copy(update={"parts": parts, "polls": state.polls + 1}), deps)
+    polled = _progress(state.model_copy(update={"parts": parts, "polls": state.polls + 1}), deps)
+    if finished and not polled.done:  # a poll is a Lambda call and a state transition: one more write is small
+        deps.jobs.add_pages_done(state.request.job_id, finished)  # the last parts: finalize's end writes them
+    return polled
 
 
 def _hand_on(state: JobState, deps: Deps, exc: OcrflowError) -> JobState:
@@ -311,7 +327,7 @@ def _hand_on(state: JobState, deps: Deps, exc: OcrflowError) -> JobState:
     attempts.append(RouteAttempt.of_error(entry, exc, True, deps.now()))
     _remember_refusal(deps, entry, exc, True)
     deps.store.delete_prefix(deps.settings.results_bucket, f"{deps.settings.work_prefix}{state.request.job_id}/")
-    deps.jobs.update(state.request.job_id, routing=_records(attempts))
+    deps.jobs.update(state.request.job_id, routing=_records(attempts), pages_done=0)  # the next one starts at 0
     return state.model_copy(update={"parts": [], "attempts": attempts, "done": False, "resubmit": True,
                                     "wait_seconds": 0, "attempt": state.attempt + 1})
 

@@ -19,8 +19,8 @@ from tests.aws_resources import JOBS_TABLE, RESULTS, UPLOADS
 from tests.conftest import sample_bytes
 
 
-def workflow_deps() -> Deps:
-    settings = WorkflowSettings(results_bucket=RESULTS, jobs_table=JOBS_TABLE, provider="tesseract")
+def workflow_deps(**options) -> Deps:
+    settings = WorkflowSettings(results_bucket=RESULTS, jobs_table=JOBS_TABLE, provider="tesseract", **options)
     return Deps(settings=settings, store=ObjectStore(boto3.client("s3")),
                 jobs=JobRepository(boto3.resource("dynamodb").Table(JOBS_TABLE)))
 
@@ -49,6 +49,35 @@ def test_an_api_job_runs_with_its_own_options_and_outputs(api):
     assert view["status"] == "succeeded" and view["pages"] == 1 and view["finished_at"]
     result = api.call("GET", f"/v1/jobs/{request.job_id}/result", key).body
     assert "Safety" in result["text"] and result["document"] is None and result["searchable_pdf_url"] is None
+
+
+def test_a_running_job_shows_its_pages_done_of_its_pages(api):
+    """GET /v1/jobs/{id} while the engine reads a three-page document: the pages counted so far beside the
+    document's pages and the provider reading it - fields of the served OpenAPI spec - then all of them."""
+    spec = api.call("GET", "/openapi.json").body
+    view = spec["components"]["schemas"]["JobView"]["properties"]
+    assert {"pages", "pages_done", "provider"} <= set(view)
+    key = api.tenant("acme")
+    body = sample_bytes("report.pdf")
+    made = api.create_job(key, filename="report.pdf", content_type="application/pdf", size=len(body)).body
+    job = made["job"]["id"]
+    assert made["job"]["pages_done"] is None  # nothing runs before the file arrives
+    deps = workflow_deps(progress_seconds=0)
+    seen = []
+    counted = deps.jobs.add_pages_done
+
+    def add_pages_done(job_id, pages, **kwargs):  # after each progress write: what a client polling sees
+        written = counted(job_id, pages, **kwargs)
+        shown = api.call("GET", f"/v1/jobs/{job}", key).body
+        seen.append((shown["status"], shown["pages_done"], shown["pages"], shown["provider"]))
+        return written
+
+    deps.jobs.add_pages_done = add_pages_done
+    outcome = process_upload(land(f"uploads/tenants/acme/{job}/report.pdf", body, deps), "event-1", deps)
+    assert outcome.outcome == "succeeded"
+    assert seen == [("running", 1, 3, "tesseract"), ("running", 2, 3, "tesseract")]
+    shown = api.call("GET", f"/v1/jobs/{job}", key).body
+    assert (shown["status"], shown["pages_done"], shown["pages"]) == ("succeeded", 3, 3)
 
 
 def test_an_upload_under_a_deleted_or_unknown_job_is_not_run(api):
