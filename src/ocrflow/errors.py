@@ -158,6 +158,14 @@ class JobDeadlineError(OcrflowError):
     retryable = True
 
 
+class NotEnoughTimeError(OcrflowError):
+    """A call found less time left (its Lambda context) than the work it was about to start is estimated to
+    take, and did not start it: a fresh call has the function's whole time-out, so another try may succeed."""
+
+    code = "timeout"
+    retryable = True
+
+
 class QuotaExhaustedError(ProviderError):
     code = "quota_exhausted"
 

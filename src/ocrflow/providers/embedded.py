@@ -41,18 +41,21 @@ class EmbeddedProvider:
         return self.engine.name
 
     def recognize(self, data: bytes, info: InputInfo, languages: Sequence[str],
-                  on_page: ProgressCallback | None = None) -> list[Page]:
+                  on_page: ProgressCallback | None = None, only: Sequence[int] | None = None) -> list[Page]:
+        """The document's pages, read or OCRed, in order - with `only`, just those page indexes (a range of a
+        fanned-out document)."""
         check = getattr(self.engine, "check_languages", None)
         if check:
             check(languages)
-        total = info.page_count
+        wanted = [info.pages[i] for i in only] if only is not None else info.pages
+        total = len(wanted)
         pages: dict[int, Page] = {}
-        text_pages = [p.index for p in info.pages if p.has_usable_text]
+        text_pages = [p.index for p in wanted if p.has_usable_text]
         if text_pages:
             pages.update(self._read_text_pages(data, info, text_pages))
             if on_page:
                 on_page(len(pages), total)
-        ocr_indexes = [p.index for p in info.pages if not p.has_usable_text]
+        ocr_indexes = [p.index for p in wanted if not p.has_usable_text]
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocr") as pool:
             pending: list[tuple[PageImage, Future[RecognizedPage]]] = []
 

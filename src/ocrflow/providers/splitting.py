@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pikepdf
@@ -124,6 +125,14 @@ def _slice(source: pikepdf.Pdf, start: int, count: int) -> bytes:
     out = io.BytesIO()
     part.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return out.getvalue()
+
+
+def slice_pages(data: bytes, spans: list[tuple[int, int]]) -> Iterator[bytes]:
+    """The pages (first, count) of each span of a PDF, as a PDF of their own, one span at a time (the source
+    is opened once; only one slice's output is held at a time)."""
+    with pikepdf.open(io.BytesIO(data)) as source:
+        for start, count in spans:
+            yield _slice(source, start, count)
 
 
 def _shrink_page(data: bytes, index: int, limits: ProviderLimits, warnings: PartWarnings) -> bytes:

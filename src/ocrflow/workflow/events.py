@@ -2,7 +2,8 @@
 
 The one-call step (process) receives the EventBridge "Object Created" event S3 sends for the uploads bucket
 (EventBridge invokes it directly, asynchronously). The state machine it hands waiting jobs to passes the job
-state between its steps; its Catch gives the fail step the job's request and the error. The fail step is also
+state between its steps (its Map over a long document's page ranges gives each range call the state and
+one range); its Catch gives the fail step the job's request and the error. The fail step is also
 the process function's on-failure destination (Lambda's envelope around the original event).
 """
 
@@ -14,7 +15,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, S3RecordModel
 from pydantic import BaseModel, Field
 
-from ocrflow.workflow.models import JobRequest, JobState
+from ocrflow.workflow.models import JobRequest, JobState, PageRangeItem
 from ocrflow.workflow.settings import WorkflowSettings
 
 
@@ -33,6 +34,13 @@ def request_from_event(event: S3EventNotificationEventBridgeModel | S3RecordMode
 
 class StateEvent(BaseModel):
     state: JobState
+
+
+class RangeEvent(BaseModel):
+    """One item of the state machine's Map over a fanned-out document's page ranges."""
+
+    state: JobState
+    range: PageRangeItem
 
 
 class CatchFailure(BaseModel):

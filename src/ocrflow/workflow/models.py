@@ -86,6 +86,24 @@ class PartState(BaseModel):
     result_key: str | None = Field(default=None, description="S3 key of the part's finished result")
 
 
+class FanOut(BaseModel):
+    """A document OCRed over page ranges, each one Lambda call (a Distributed Map over the items file)."""
+
+    range_pages: int = Field(gt=0, description="Pages per range (the last may have fewer)")
+    ranges: int = Field(gt=0, description="How many ranges")
+    items_key: str = Field(description="Results-bucket key of the JSON list of ranges the Map reads")
+
+
+class PageRangeItem(BaseModel):
+    """One range of a fanned-out document, as the Map hands it to its call."""
+
+    index: int = Field(ge=0)
+    first_page: int = Field(ge=0)
+    page_count: int = Field(gt=0)
+    piece_key: str | None = Field(default=None, description="Results-bucket key of the range's pages as a PDF of "
+                                  "their own (PDF uploads); None: the range reads its pages from the upload")
+
+
 class JobState(BaseModel):
     """Carried from submit through the wait/poll loop to finalize."""
 
@@ -106,6 +124,8 @@ class JobState(BaseModel):
     cost_per_page: float = Field(default=0.0, ge=0, description="The chosen provider's price per page (USD)")
     attempt: int = Field(default=0, ge=0, description="Submissions so far; part of submit's idempotency key")
     resubmit: bool = Field(default=False, description="The provider failed while polled: submit to the next one")
+    fan_out: FanOut | None = Field(default=None, description="Set when the embedded engine OCRs the document "
+                                   "over page ranges in the state machine instead of in one call")
 
 
 class JobSummary(BaseModel):

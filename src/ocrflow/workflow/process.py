@@ -33,6 +33,7 @@ from ocrflow.workflow.steps import (
     Deps,
     Held,
     Loaded,
+    Remaining,
     claim_and_reserve,
     fail,
     fail_from_catch,
@@ -63,20 +64,26 @@ class ProcessOutcome(BaseModel):
     provider: str | None = None
 
 
-def process_upload(request: JobRequest, owner: str, deps: Deps) -> ProcessOutcome:
-    """Claim, read, OCR and finish the job of one upload - or hand it to the state machine if it must wait."""
+def process_upload(request: JobRequest, owner: str, deps: Deps, remaining: Remaining | None = None) -> ProcessOutcome:
+    """Claim, read, OCR and finish the job of one upload - or hand it to the state machine if it must wait, or
+    if the embedded engine's work does not fit this call (`remaining`: the seconds it has left) and fans out
+    over page ranges."""
     started = claim_and_reserve_or_fail(request, owner, deps)
     if isinstance(started, ProcessOutcome):
         return started
     state, loaded, record = started
     try:
         held: Held = {}
-        state = submit(state, deps, loaded, held)
+        state = submit(state, deps, loaded, held, remaining)
         if not state.done:
             state = store_held(state, deps, held)
             deps.hand_over(state)
-            logger.info("job %s waits on %s: handed to the state machine", state.request.job_id,
-                        state.request.provider)
+            if state.fan_out is not None:
+                logger.info("job %s: %d pages fan out over %d ranges in the state machine", state.request.job_id,
+                            state.page_count, state.fan_out.ranges)
+            else:
+                logger.info("job %s waits on %s: handed to the state machine", state.request.job_id,
+                            state.request.provider)
             return ProcessOutcome(job_id=state.request.job_id, outcome="waiting", provider=state.request.provider)
         summary = finish(state, deps, held_results(state, held), loaded)
     except OcrflowError as exc:

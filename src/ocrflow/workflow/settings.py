@@ -5,6 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ocrflow.workflow.page_ranges import RangePlan
+
+#: the embedded engine's measured cost (docs/PERFORMANCE.md: 0.68-1.07 CPU-s per page, the worst for turned and
+#: grainy scans) on the process function's 1.16 vCPU (2,048 MB): wall seconds per page
+MEASURED_EMBEDDED_SECONDS_PER_PAGE = round(1.07 / (2048 / 1769), 2)
+
 
 class WorkflowSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OCRFLOW_", frozen=True, extra="ignore")
@@ -36,5 +42,28 @@ class WorkflowSettings(BaseSettings):
     max_wait_seconds: int = Field(default=60, gt=0, description="Longest single Wait between polls")
     wait_state_machine: str | None = Field(default=None, description="ARN of the state machine that waits on "
                                            "providers' jobs: the one-call step hands it the jobs it cannot finish")
+    embedded_seconds_per_page: float = Field(default=MEASURED_EMBEDDED_SECONDS_PER_PAGE, gt=0, description=
+                                             "The embedded engine's wall seconds per page on the functions that "
+                                             "OCR (sizes page ranges; decides when a document fans out)")
+    process_timeout_seconds: float = Field(default=900, gt=0, description="The process function's time-out")
+    range_timeout_seconds: float = Field(default=300, gt=0, description="The range function's time-out")
+    merge_timeout_seconds: float = Field(default=300, gt=0, description="The merge's (finalize's) time-out")
+    range_seconds: float = Field(default=30, gt=0, description="Estimated OCR time of one range: ranges run side "
+                                 "by side, so this is about a fanned-out document's OCR time")
+    one_call_seconds: float = Field(default=90, gt=0, description="Documents estimated above this fan out "
+                                    "over page ranges; below it the process call OCRs them itself")
+    range_pages: int | None = Field(default=None, gt=0, description="Pages per range of a fanned-out document "
+                                    "(and documents above it fan out); unset: from range_seconds and the "
+                                    "measured cost per page")
+    range_concurrency: int = Field(default=100, gt=0, description="Ranges of one document OCRed at once (the "
+                                   "state machine's Map MaxConcurrency)")
     notify_function: str | None = Field(default=None, description="The notify function, invoked asynchronously "
                                         "for the webhook of a job the one-call step ended")
+
+    @property
+    def range_plan(self) -> RangePlan:
+        return RangePlan(seconds_per_page=self.embedded_seconds_per_page,
+                         process_seconds=self.process_timeout_seconds, range_call_seconds=self.range_timeout_seconds,
+                         range_seconds=self.range_seconds, one_call_seconds=self.one_call_seconds,
+                         concurrency=self.range_concurrency, merge_seconds=self.merge_timeout_seconds,
+                         fixed_range_pages=self.range_pages)

@@ -27,7 +27,7 @@ from ocrflow import errors
 from ocrflow.document import Credits, Page, PageWarning, ProviderInfo, Source
 from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
-from ocrflow.inputs.inspection import InputInfo, inspect_document
+from ocrflow.inputs.inspection import InputInfo, MediaType, inspect_document
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
 from ocrflow.providers.http import with_retries
@@ -35,15 +35,17 @@ from ocrflow.providers.names import ProviderName
 from ocrflow.providers.registry import build_provider
 from ocrflow.providers.runner import merge_results
 from ocrflow.providers.settings import ProviderSettings
-from ocrflow.providers.splitting import plan_parts
+from ocrflow.providers.splitting import plan_parts, slice_pages
 from ocrflow.service import assemble, embedded_provider
 from ocrflow.workflow.credits import CreditLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
 from ocrflow.workflow.models import (
+    FanOut,
     JobRequest,
     JobState,
     JobStatus,
     JobSummary,
+    PageRangeItem,
     PartState,
     S3Object,
     job_id_for,
@@ -80,6 +82,10 @@ class Deps:
     hand_over: Callable[[JobState], None] = field(default=lambda state: _no_state_machine())
     #: asks for the webhook of an ended job to be delivered (the notify function, asynchronously)
     notify: Callable[[str], None] = lambda job_id: None
+
+
+#: seconds left in this Lambda call (the context's get_remaining_time_in_millis / 1000); None: not in a Lambda
+Remaining = Callable[[], float | None]
 
 
 def _no_state_machine() -> None:
@@ -186,10 +192,13 @@ def route_for(request: JobRequest, deps: Deps) -> list[RouteEntry]:
 
 
 @_notes_errors
-def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held | None = None) -> JobState:
+def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held | None = None,
+           remaining: Remaining | None = None) -> JobState:
     """Send the document to the first provider on the job's route that takes it (in parts that fit the
-    provider; the embedded engine finishes here at once). Each provider passed over is recorded on the job.
-    `loaded` saves reading the source again; with `held`, finished parts stay in memory instead of S3."""
+    provider; the embedded engine finishes here at once - or, for a document that does not fit this call
+    (`remaining`: the time it has left), plans its page ranges for the state machine's fan-out). Each provider
+    passed over is recorded on the job. `loaded` saves reading the source again; with `held`, finished parts
+    stay in memory instead of S3."""
     request = state.request
     loaded = loaded or read_source(request, deps)
     data, info = loaded.data, loaded.info
@@ -203,7 +212,7 @@ def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held
         progress = PageProgress(deps.jobs, request.job_id, info.page_count, deps.settings.progress_seconds, deps.now,
                                 provider=entry.provider.value)
         try:
-            parts = _send(entry, state, deps, data, info, languages, trial, held, progress)
+            parts = _send(entry, state, deps, data, info, languages, trial, held, progress, remaining)
         except OcrflowError as exc:
             if not moves_on(exc):
                 raise
@@ -219,7 +228,7 @@ def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held
         chosen = request.model_copy(update={"provider": entry.provider.value})
         sent = _progress(state.model_copy(update={
             "request": chosen, "parts": parts, "route": route, "attempts": attempts,
-            "cost_per_page": entry.cost_per_page, "resubmit": False}), deps)
+            "cost_per_page": entry.cost_per_page, "resubmit": False, "fan_out": trial.fan_out}), deps)
         if not sent.done:
             progress.flush()  # parts the provider answered at once, counted before the job waits
         return sent
@@ -231,10 +240,12 @@ def submit(state: JobState, deps: Deps, loaded: Loaded | None = None, held: Held
 @dataclass
 class _Trial:
     sent: bool = False  # whether the provider was called (failed) or passed over before (skipped)
+    fan_out: FanOut | None = None  # the embedded engine's page ranges, for a document too long for one call
 
 
 def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: InputInfo, languages: list[str],
-          trial: _Trial, held: Held | None, progress: PageProgress) -> list[PartState]:
+          trial: _Trial, held: Held | None, progress: PageProgress,
+          remaining: Remaining | None = None) -> list[PartState]:
     """Send the document to one provider, or raise why it cannot take it. Nothing is sent unless the provider
     is not marked exhausted, reads the languages, fits the document, and has quota in every window. Pages done
     are counted on `progress`: the embedded engine's page by page, a provider's part by part as it answers."""
@@ -243,6 +254,13 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
     if refusal:
         raise QuotaExhaustedError(refusal, provider=name.value)
     if name is ProviderName.TESSERACT:
+        plan = deps.settings.range_plan
+        if not plan.fits_one_call(info.page_count, remaining() if remaining else None):
+            check_finishable(info.page_count, deps.settings)
+            deps.quotas.take(name.value, requests=1, pages=info.page_count)
+            trial.sent = True
+            trial.fan_out = plan_ranges(state, deps, data, info)
+            return []
         deps.quotas.take(name.value, requests=1, pages=info.page_count)
         trial.sent = True
         engine = embedded_provider(deps.limits)
@@ -266,6 +284,55 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         return parts
     finally:
         provider.close()
+
+
+def check_finishable(pages: int, settings: WorkflowSettings) -> None:
+    """Refuse a document the deployment cannot OCR within the job deadline (typed, before any work)."""
+    plan = settings.range_plan
+    if plan.range_pages < 1 or plan.fan_out_seconds(pages) > settings.job_deadline_seconds:
+        raise errors.TooManyPagesError(
+            f"{pages} pages may take longer than this deployment's job deadline of "
+            f"{settings.job_deadline_seconds} s ({plan.problem(pages, settings.job_deadline_seconds)})", limit=pages)
+
+
+def plan_ranges(state: JobState, deps: Deps, data: bytes, info: InputInfo) -> FanOut:
+    """Cut the document into its page ranges: for a PDF each range's pages as a PDF of their own (pikepdf,
+    page objects copied, images untouched: a range reads only its pages, not the whole upload), and the list
+    of ranges as the items file the state machine's Map reads."""
+    plan = deps.settings.range_plan
+    ranges = plan.ranges(info.page_count)
+    bucket, prefix = deps.settings.results_bucket, f"{deps.settings.work_prefix}{state.request.job_id}/"
+    pieces: dict[int, str] = {}
+    if info.media_type is MediaType.PDF:
+        for r, body in zip(ranges, slice_pages(data, [(r.first_page, r.page_count) for r in ranges]), strict=True):
+            pieces[r.index] = f"{prefix}range-{r.index:04d}.pdf"
+            deps.store.put(bucket, pieces[r.index], body, "application/pdf")
+    items = [PageRangeItem(index=r.index, first_page=r.first_page, page_count=r.page_count,
+                           piece_key=pieces.get(r.index)).model_dump(mode="json") for r in ranges]
+    key = f"{prefix}ranges.json"
+    deps.store.put_json(bucket, key, items)
+    logging.getLogger(__name__).info("job %s: %d pages fan out over %d ranges of %d", state.request.job_id,
+                                     info.page_count, len(ranges), plan.range_pages)
+    return FanOut(range_pages=plan.range_pages, ranges=len(ranges), items_key=key)
+
+
+def range_key(deps: Deps, state: JobState, index: int) -> str:
+    """Where a range's partial result is stored: its record that the range is done."""
+    return _work_key(deps, state, index, "json")
+
+
+def range_parts(state: JobState, deps: Deps) -> list[PartState]:
+    """A fanned-out document's ranges as parts whose results are their partial results."""
+    assert state.fan_out is not None
+    size = state.fan_out.range_pages
+    return [PartState(index=i, first_page=first, page_count=min(size, state.page_count - first),
+                      result_key=range_key(deps, state, i))
+            for i, first in enumerate(range(0, state.page_count, size))]
+
+
+def store_range(deps: Deps, state: JobState, index: int, result: ProviderResult) -> str:
+    """A range's partial result (its pages numbered within the range), stored as a part's work file."""
+    return _store_part(deps, state, index, result, {})
 
 
 def _remember_balance(deps: Deps, name: ProviderName, outcome: ProviderResult | JobHandle) -> None:
@@ -354,6 +421,8 @@ def store_held(state: JobState, deps: Deps, held: Held) -> JobState:
 
 
 def _progress(state: JobState, deps: Deps) -> JobState:
+    if state.fan_out is not None:  # the state machine's Map OCRs the ranges
+        return state.model_copy(update={"done": False, "wait_seconds": 0})
     pending = [p.handle for p in state.parts if p.result_key is None and p.handle is not None]
     if not pending:
         return state.model_copy(update={"done": True, "wait_seconds": 0})
@@ -401,7 +470,10 @@ def _load_part(deps: Deps, part: PartState) -> tuple[ProviderResult, dict[int, l
 
 @_notes_errors
 def finalize(state: JobState, deps: Deps) -> JobSummary:
-    """Merge the parts, write document.json, text.txt and searchable.pdf, record the job, commit credits."""
+    """Merge the parts, write document.json, text.txt and searchable.pdf, record the job, commit credits. A
+    fanned-out document's parts are its ranges' partial results."""
+    if state.fan_out is not None:
+        state = state.model_copy(update={"parts": range_parts(state, deps)})
     return finish(state, deps, [_load_part(deps, part) for part in state.parts], read_source(state.request, deps))
 
 
@@ -463,6 +535,9 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
     return summary
 
 
+#: a Distributed Map's error when one of its items failed for good: the range's call noted its typed error
+RANGES_FAILED = ("States.ExceedToleratedFailureThreshold",)
+
 _ERROR_TYPES: dict[str, type[OcrflowError]] = {}
 
 
@@ -490,7 +565,7 @@ def error_record(error: str | None, cause: str | None, noted: dict[str, Any] | N
     cls = _error_types().get(error or "")
     if cls is not None:
         code, retryable = cls.code, cls.retryable
-    elif noted and message and noted.get("message") == message and noted.get("code"):
+    elif noted and noted.get("code") and ((message and noted.get("message") == message) or error in RANGES_FAILED):
         code, retryable = noted["code"], bool(noted.get("retryable"))
     elif error in ("States.Timeout", "States.HeartbeatTimeout", "Sandbox.Timedout") or \
             (not error and "Task timed out" in message):  # a Lambda that ran out of time (its destination record)

@@ -45,6 +45,15 @@ class ObjectStore:
     def get(self, bucket: str, key: str) -> bytes:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key)
+        except self.s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
     def delete_versions(self, bucket: str, key: str) -> None:
         """Delete every stored version of `key` (and its delete markers): in a versioned bucket a plain delete
         only hides the object."""

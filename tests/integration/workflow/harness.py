@@ -11,13 +11,14 @@ from ocrflow.errors import OcrflowError
 from ocrflow.fakes.serve import fake_environment
 from ocrflow.providers.names import ProviderName
 from ocrflow.workflow.credits import DynamoLedger
+from ocrflow.workflow.fanout import ocr_range
 from ocrflow.workflow.jobs import JobRepository
-from ocrflow.workflow.models import JobRequest, JobState, JobSummary
+from ocrflow.workflow.models import JobRequest, JobState, JobSummary, PageRangeItem
 from ocrflow.workflow.process import fail_after_retries, process_upload
 from ocrflow.workflow.quotas import ProviderQuotas, quotas_from_json
 from ocrflow.workflow.routing import tenant_route
 from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.steps import Deps, fail_from_catch, finalize, poll, request_from_s3, submit
+from ocrflow.workflow.steps import Deps, Remaining, fail_from_catch, finalize, poll, request_from_s3, submit
 from ocrflow.workflow.storage import ObjectStore
 from tests.aws_resources import JOBS_TABLE, RESULTS, UPLOADS
 
@@ -73,16 +74,46 @@ def owner_of(request: JobRequest) -> str:
     return f"event-{request.job_id}"  # the EventBridge event's id: the same in every try of one event
 
 
-def wait_in_state_machine(state: JobState, deps: Deps) -> JobSummary:
-    """(poll | resubmit)* → finalize, the state carried as JSON between steps."""
+#: the errors the state machine's Retry tries a range again on (infra: TRANSIENT), and its attempts
+RANGE_RETRIED = ("ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "NotEnoughTimeError")
+RANGE_ATTEMPTS = 4
+
+
+class RangesFailed(Exception):
+    """The Distributed Map failed: one of its ranges failed for good (the range's own error is not passed on)."""
+
+    error = "States.ExceedToleratedFailureThreshold"
+
+
+def wait_in_state_machine(state: JobState, deps: Deps, remaining: Remaining | None = None) -> JobSummary:
+    """(poll | resubmit | fan out over ranges)* → finalize, the state carried as JSON between steps. A range
+    is tried as the Map's Retry tries it; one that fails for good fails the Map (`RangesFailed`)."""
     state = JobState.model_validate_json(state.model_dump_json())
     while not state.done:
+        if state.fan_out is not None:
+            run_ranges(state, deps, remaining)
+            break
         state = submit(state, deps) if state.resubmit else poll(state, deps)
         state = JobState.model_validate_json(state.model_dump_json())
     return finalize(state, deps)
 
 
-def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3) -> JobSummary:
+def run_ranges(state: JobState, deps: Deps, remaining: Remaining | None = None) -> None:
+    """The Distributed Map: the items file read from S3, each range one call (its input as JSON)."""
+    assert state.fan_out is not None
+    items = json.loads(deps.store.get(deps.settings.results_bucket, state.fan_out.items_key))
+    for item in items:
+        for attempt in range(RANGE_ATTEMPTS):
+            try:
+                ocr_range(JobState.model_validate_json(state.model_dump_json()), PageRangeItem(**item), deps,
+                          remaining)
+                break
+            except OcrflowError as exc:
+                if type(exc).__name__ not in RANGE_RETRIED or attempt == RANGE_ATTEMPTS - 1:
+                    raise RangesFailed("The specified tolerated failure threshold was exceeded") from exc
+
+
+def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3, remaining: Remaining | None = None) -> JobSummary:
     """As deployed, failures included: an error the process step raises makes Lambda try the event again (three
     tries in all), then its on-failure destination runs; the state machine's Catch sends a typed error of its
     loop to the Fail step."""
@@ -90,7 +121,7 @@ def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3) -> JobSummary:
     deps.hand_over = handed.append
     for _ in range(tries):
         try:
-            outcome = process_upload(request, owner_of(request), deps)
+            outcome = process_upload(request, owner_of(request), deps, remaining)
             break
         except OcrflowError as exc:
             error = exc
@@ -102,8 +133,8 @@ def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3) -> JobSummary:
         assert outcome.summary is not None, outcome
         return outcome.summary
     try:
-        return wait_in_state_machine(handed[-1], deps)
-    except OcrflowError as exc:
-        catch = {"Error": type(exc).__name__, "Cause": json.dumps({"errorMessage": exc.message,
-                                                                   "errorType": type(exc).__name__})}
+        return wait_in_state_machine(handed[-1], deps, remaining)
+    except (OcrflowError, RangesFailed) as exc:
+        error = exc.error if isinstance(exc, RangesFailed) else type(exc).__name__
+        catch = {"Error": error, "Cause": json.dumps({"errorMessage": str(exc), "errorType": error})}
         return fail_from_catch(request, catch, deps)

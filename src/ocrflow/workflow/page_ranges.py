@@ -1,0 +1,89 @@
+"""How a document's pages are cut into ranges that each run as one Lambda call, and whether a document is cut
+at all. Pure arithmetic on the measured cost per page (standard library only: the CDK app checks the
+deployment's numbers with the same code at synth, `problem`).
+
+- **A range's size.** Its estimate (pages x seconds per page) is at most `range_seconds` (latency: ranges run
+  side by side, so the slowest one is the document's OCR time) and never more than a third of the range
+  function's time-out (`SAFETY`: slow pages, a cold start and a retry have room).
+- **When a document fans out.** The one-call path keeps a document whose estimate is at most
+  `one_call_seconds` and a third of the time the process call has left (its Lambda context, else its time-out).
+  Anything longer is cut into ranges: the call never starts work it could not finish.
+- **Which deployments are refused.** One whose largest accepted document (the page limit) could not finish
+  within the job deadline, range waves and merge included, or whose range function cannot fit one page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: work started in a call is estimated to take at most this fraction of the call's time
+SAFETY = 3.0
+
+
+@dataclass(frozen=True)
+class PageRange:
+    index: int
+    first_page: int
+    page_count: int
+
+
+@dataclass(frozen=True)
+class RangePlan:
+    """The deployment's numbers (seconds): the embedded engine's wall time per page on the functions that OCR,
+    the process function's and the range function's time-outs, the target time of one range, the longest
+    estimate the one-call path keeps, how many ranges run at once, the merge's time-out, and an optional fixed
+    range size (tests, operators who measured their own documents)."""
+
+    seconds_per_page: float
+    process_seconds: float = 900.0
+    range_call_seconds: float = 300.0
+    range_seconds: float = 30.0
+    one_call_seconds: float = 90.0
+    concurrency: int = 100
+    merge_seconds: float = 900.0
+    fixed_range_pages: int | None = None
+
+    @property
+    def range_pages(self) -> int:
+        """Pages in one range (0: not even one page fits a third of the range function's time-out)."""
+        ceiling = math.floor(self.range_call_seconds / SAFETY / self.seconds_per_page)
+        if self.fixed_range_pages:
+            return min(self.fixed_range_pages, ceiling)
+        return min(max(1, math.floor(self.range_seconds / self.seconds_per_page)), ceiling)
+
+    def fits_one_call(self, pages: int, remaining_seconds: float | None = None) -> bool:
+        """Whether the process call may OCR `pages` itself, with `remaining_seconds` left (None: its time-out)."""
+        budget = self.process_seconds if remaining_seconds is None else min(self.process_seconds, remaining_seconds)
+        if self.fixed_range_pages and pages > self.fixed_range_pages:
+            return False
+        return pages * self.seconds_per_page <= min(self.one_call_seconds, budget / SAFETY)
+
+    def fits_range(self, pages: int, remaining_seconds: float | None = None) -> bool:
+        """Whether a range call with `remaining_seconds` left (None: its time-out) may start `pages`."""
+        budget = self.range_call_seconds if remaining_seconds is None else min(self.range_call_seconds,
+                                                                               remaining_seconds)
+        return pages * self.seconds_per_page <= budget / SAFETY
+
+    def ranges(self, pages: int) -> list[PageRange]:
+        size = max(self.range_pages, 1)
+        return [PageRange(index=i, first_page=first, page_count=min(size, pages - first))
+                for i, first in enumerate(range(0, pages, size))]
+
+    def fan_out_seconds(self, pages: int) -> float:
+        """The longest a fanned-out document should take by these numbers: each wave of `concurrency` ranges
+        at its function's whole time-out (a range may be slow, or retried once), then the merge's time-out."""
+        waves = math.ceil(len(self.ranges(pages)) / max(self.concurrency, 1))
+        return waves * self.range_call_seconds + self.merge_seconds
+
+    def problem(self, max_pages: int, deadline_seconds: float) -> str | None:
+        """Why a deployment with these numbers could accept a document it cannot finish, or None."""
+        if self.range_pages < 1:
+            return (f"one page is estimated at {self.seconds_per_page:g} s, more than a third of the range "
+                    f"function's time-out of {self.range_call_seconds:g} s: no range of pages fits one call")
+        needed = self.fan_out_seconds(max_pages)
+        if needed > deadline_seconds:
+            return (f"a document of {max_pages} pages (the page limit) may take {needed:.0f} s in "
+                    f"{len(self.ranges(max_pages))} ranges of {self.range_pages} pages, {self.concurrency} at a "
+                    f"time, then the merge - longer than the job deadline of {deadline_seconds:g} s")
+        return None

@@ -1,0 +1,181 @@
+"""A document too long for one call fans out over page ranges (the state machine's Distributed Map, run by the
+harness as deployed: the items file from S3, each range one call under the Map's Retry, the Catch to Fail) on
+moto with the embedded engine. Small documents with a tiny configured range size: 6 pages, 2 per range."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from ocrflow.api.tenants import TenantDirectory
+from ocrflow.errors import OcrEngineError, ProviderUnavailableError
+from ocrflow.inputs.limits import InputLimits
+from ocrflow.samples import PARAGRAPHS, PageSpec, SampleSpec, build_sample
+from ocrflow.service import embedded_provider
+from ocrflow.workflow.fanout import ocr_range
+from ocrflow.workflow.models import JobState, PageRangeItem
+from ocrflow.workflow.process import process_upload
+from ocrflow.workflow.steps import finalize
+from tests.aws_resources import RESULTS
+from tests.integration.workflow.harness import (
+    Clock,
+    deps_for,
+    owner_of,
+    run_or_fail,
+    run_ranges,
+    upload,
+)
+from tests.integration.workflow.test_reliability import CREDITS, assert_ended_cleanly, results_of
+
+PAGES = 6
+
+
+@pytest.fixture(scope="module")
+def six_pages() -> bytes:
+    """A 6-page scanned PDF of small pages (quick to OCR), each with its own text."""
+    return build_sample(SampleSpec("six", "pdf", [
+        PageSpec([PARAGRAPHS[n % len(PARAGRAPHS)]], title=f"Section {n + 1}", width_in=4.5, height_in=3.0,
+                 dpi=200) for n in range(PAGES)]))
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """Every page the embedded engine reads, by the text it found (the pages are told apart by their titles);
+    `fail` maps a section number to the error its next readings raise."""
+    engine = embedded_provider(InputLimits()).engine
+    read = engine.recognize
+    calls: list[str] = []
+    fail: dict[str, list[Exception]] = {}
+
+    def counting(image, languages, dpi=None):
+        reading = read(image, languages, dpi)
+        section = next((w for w in reading.text.split("\n", 1)[0].split() if w.isdigit()), "?")
+        calls.append(section)
+        if fail.get(section):
+            raise fail[section].pop(0)
+        return reading
+
+    monkeypatch.setattr(engine, "recognize", counting)
+    return calls, fail
+
+
+def document_of(tables, summary) -> dict:
+    key = summary.results["json"].split("/", 3)[3]
+    return json.loads(tables[0].get_object(Bucket=RESULTS, Key=key)["Body"].read())
+
+
+def comparable(document: dict) -> tuple:
+    """What a reader of the results sees: the text and every page (text, words and their boxes)."""
+    pages = [{k: v for k, v in page.items()} for page in document["pages"]]
+    return document["text"], pages
+
+
+def test_a_document_over_the_range_size_fans_out_and_reads_as_the_one_call_path_does(tables, six_pages):
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    one_call = deps_for(tables, Clock())
+    single = run_or_fail(upload(tables, one_call, "one.pdf", six_pages, tenant="acme"), one_call)
+    fanned_deps = deps_for(tables, Clock(), range_pages=2)
+    request = upload(tables, fanned_deps, "fanned.pdf", six_pages, tenant="acme")
+    handed: list[JobState] = []
+    fanned_deps.hand_over = handed.append
+    outcome = process_upload(request, owner_of(request), fanned_deps)
+    assert outcome.outcome == "waiting" and handed[-1].fan_out is not None
+    assert handed[-1].fan_out.ranges == 3 and not handed[-1].parts  # the ranges travel in S3, not in the state
+    items = json.loads(tables[0].get_object(Bucket=RESULTS, Key=handed[-1].fan_out.items_key)["Body"].read())
+    assert [(i["first_page"], i["page_count"]) for i in items] == [(0, 2), (2, 2), (4, 2)]
+    run_ranges(handed[-1], fanned_deps)
+    fanned = finalize(JobState.model_validate_json(handed[-1].model_dump_json()), fanned_deps)
+
+    assert single.status == fanned.status == "succeeded" and single.pages == fanned.pages == PAGES
+    assert comparable(document_of(tables, fanned)) == comparable(document_of(tables, single))
+    pdf = tables[0].get_object(Bucket=RESULTS, Key=fanned.results["pdf"].split("/", 3)[3])["Body"].read()
+    import pypdfium2
+
+    text = [pypdfium2.PdfDocument(pdf)[i].get_textpage().get_text_range() for i in range(PAGES)]
+    assert all(f"Section {n + 1}" in text[n] for n in range(PAGES))  # each page's own text, in order
+    assert_ended_cleanly(tables, fanned_deps, request, fanned, charged=2 * PAGES)
+    assert sorted(results_of(tables, request)) == sorted(k.split("/", 3)[3] for k in fanned.results.values())
+
+
+def test_a_range_failing_once_is_tried_again_and_no_finished_range_is_read_twice(tables, six_pages, engine_calls):
+    calls, fail = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    deps = deps_for(tables, Clock(), range_pages=2)
+    request = upload(tables, deps, "flaky.pdf", six_pages, tenant="acme")
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    process_upload(request, owner_of(request), deps)
+    fail["4"] = [ProviderUnavailableError("the engine's worker restarted")]  # the 2nd range's 2nd page, once
+    run_ranges(handed[-1], deps)
+    run_ranges(handed[-1], deps)  # the Map run delivered twice: every range is done, nothing is read again
+    summary = finalize(JobState.model_validate_json(handed[-1].model_dump_json()), deps)
+
+    counted = Counter(calls)
+    assert summary.status == "succeeded" and summary.pages == PAGES
+    assert {s: counted[s] for s in "1256"} == {"1": 1, "2": 1, "5": 1, "6": 1}  # the other ranges: once each
+    assert counted["3"] == counted["4"] == 2  # the failed range was read again, as a whole
+    assert_ended_cleanly(tables, deps, request, summary, charged=PAGES)
+
+
+def test_a_range_failing_for_good_fails_the_job_typed_with_credits_back_and_no_partial_results(
+        tables, six_pages, engine_calls):
+    calls, fail = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    deps = deps_for(tables, Clock(), range_pages=2)
+    request = upload(tables, deps, "broken.pdf", six_pages, tenant="acme")
+    fail["3"] = [OcrEngineError("Tesseract could not read the page")]
+    summary = run_or_fail(request, deps)
+
+    assert summary.status == "failed" and summary.error["code"] == "engine_error"
+    assert_ended_cleanly(tables, deps, request, summary, charged=0)  # credits back, nothing left in S3
+    assert "5" not in calls  # the range after it never ran in this sequential Map...
+    state = JobState.model_validate_json(json.dumps({  # ...and one still running elsewhere stores nothing
+        "request": request.model_dump(mode="json"), "media_type": "application/pdf", "page_count": PAGES,
+        "sha256": "", "size": len(six_pages), "started_at": "2026-03-02T09:00:00Z",
+        "deadline_at": "2026-03-02T09:30:00Z", "fan_out": {"range_pages": 2, "ranges": 3, "items_key": "x"}}))
+    assert ocr_range(state, PageRangeItem(index=2, first_page=4, page_count=2), deps).outcome == "job_ended"
+    assert not results_of(tables, request) and "5" not in calls
+
+
+def test_a_call_short_of_time_starts_no_ocr_and_the_job_ends_as_timeout_with_credits_back(
+        tables, six_pages, engine_calls):
+    calls, _ = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    deps = deps_for(tables, Clock(), range_pages=2)
+    request = upload(tables, deps, "late.pdf", six_pages, tenant="acme")
+    summary = run_or_fail(request, deps, remaining=lambda: 1.0)  # every call has 1 s left: 2 pages need ~1.8 s
+
+    assert summary.status == "failed" and summary.error["code"] == "timeout"
+    assert not calls  # nothing was started that could not be finished
+    assert_ended_cleanly(tables, deps, request, summary, charged=0)
+
+
+def test_a_document_that_fits_one_call_but_not_the_time_left_fans_out_instead(tables, six_pages, engine_calls):
+    calls, _ = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    deps = deps_for(tables, Clock())  # 6 pages fit one fresh call (97 pages, 90 s, at the measured cost)
+    request = upload(tables, deps, "retry.pdf", six_pages, tenant="acme")
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    outcome = process_upload(request, owner_of(request), deps, remaining=lambda: 10.0)  # a call nearly out
+    assert outcome.outcome == "waiting" and handed[-1].fan_out is not None and not calls
+    run_ranges(handed[-1], deps)  # the ranges' calls have their whole time-out
+    summary = finalize(JobState.model_validate_json(handed[-1].model_dump_json()), deps)
+    assert summary.status == "succeeded" and len(calls) == PAGES
+    assert_ended_cleanly(tables, deps, request, summary, charged=PAGES)
+
+
+def test_a_document_the_deployment_cannot_finish_within_the_deadline_is_refused_typed(tables, six_pages,
+                                                                                      engine_calls):
+    calls, _ = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    # 3 ranges, one at a time, each ~1.8 s, then a merge of up to 60 s: longer than a 60 s deadline
+    deps = deps_for(tables, Clock(), range_pages=2, range_concurrency=1, merge_timeout_seconds=60,
+                    job_deadline_seconds=60)
+    request = upload(tables, deps, "long.pdf", six_pages, tenant="acme")
+    summary = run_or_fail(request, deps)
+    assert summary.status == "failed" and summary.error["code"] == "too_many_pages"
+    assert not calls
+    assert_ended_cleanly(tables, deps, request, summary, charged=0)
