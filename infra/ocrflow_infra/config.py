@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 from aws_cdk import App
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
+from ocrflow_infra.sizes import STEPS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,6 +28,12 @@ class DeploymentConfig(BaseModel):
     layer_dir: Path = Field(default=REPO / "build" / "layer", description="Built by `make layer`")
     log_retention_days: int = 30
     job_deadline_seconds: int = 1800
+    max_pages: int = Field(default=2000, gt=0, description="Most pages accepted in one document (OCRFLOW_MAX_PAGES)")
+    range_pages: int | None = Field(default=None, gt=0, description="Pages per range of a fanned-out document "
+                                    "(unset: ~30 s of OCR at the measured cost per page)")
+    range_concurrency: int = Field(default=100, gt=0, description="Ranges of one document OCRed at once")
+    seconds_per_page: float | None = Field(default=None, gt=0, description="The embedded engine's wall seconds "
+                                           "per page on a 2,048 MB function, if measured on your own documents")
     alarm_email: str | None = None
     cors_origins: list[str] = Field(default=["*"], description="Origins of the web frontends (API and S3 CORS)")
     api_providers: str = Field(default="", description="Comma-separated providers a job may ask for")
@@ -53,9 +62,29 @@ class DeploymentConfig(BaseModel):
             "source_url_allowed_hosts": ctx("sourceUrlAllowedHosts"),
             "callback_allowed_hosts": ctx("callbackAllowedHosts"), "route": _text(ctx("route")),
             "quotas": _text(ctx("quotas")), "embedded_fallback": _flag(ctx("embeddedFallback")),
-            "provider_secrets": _pairs(ctx("providerSecrets")),
+            "provider_secrets": _pairs(ctx("providerSecrets")), "max_pages": ctx("maxPages"),
+            "range_pages": ctx("rangePages"), "range_concurrency": ctx("rangeConcurrency"),
+            "seconds_per_page": ctx("secondsPerPage"),
         }
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def range_plan(self) -> RangePlan:
+        """The fan-out's numbers as deployed: the functions' time-outs of sizes.STEPS and this configuration."""
+        return RangePlan(seconds_per_page=self.seconds_per_page or MEASURED_EMBEDDED_SECONDS_PER_PAGE,
+                         process_seconds=STEPS["process"][1], range_call_seconds=STEPS["range"][1],
+                         merge_seconds=STEPS["finalize"][1], concurrency=self.range_concurrency,
+                         fixed_range_pages=self.range_pages)
+
+    @model_validator(mode="after")
+    def _finishes_what_it_accepts(self) -> DeploymentConfig:
+        """A deployment that could accept a document it cannot finish within the job deadline is refused at
+        synth, not found out by a time-out."""
+        problem = self.range_plan.problem(self.max_pages, self.job_deadline_seconds)
+        if problem:
+            raise ValueError(f"this configuration could accept documents it cannot finish: {problem}; raise "
+                             "ocrflow:jobDeadlineSeconds or ocrflow:rangeConcurrency, or lower ocrflow:maxPages")
+        return self
 
     @property
     def secrets(self) -> dict[str, str]:

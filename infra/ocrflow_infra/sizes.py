@@ -3,6 +3,7 @@ without starting the CDK's Node.js runtime."""
 
 STEPS = {  # step -> (memory MB, timeout s)
     "process": (2048, 900),  # the one-call path: validate + submit (the embedded engine OCRs here) + finalize
+    "range": (2048, 300),  # one page range of a fanned-out document: ~30 s of OCR, at most a third of this
     "submit": (2048, 900), "poll": (512, 300), "finalize": (2048, 300), "fail": (256, 60),
     "notify": (256, 300),  # webhook delivery with back-off: minutes at most
     "sweep": (256, 120),  # every minute: fails the running jobs past their deadline (a few queries and writes)

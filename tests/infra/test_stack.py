@@ -134,7 +134,7 @@ def test_the_state_machine_waits_on_providers_with_the_documented_states_and_cat
                                     machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
     states = definition["States"]
     assert definition["StartAt"] == "ProviderDone?"  # the process function hands over {"job": {"state": ...}}
-    assert {"ProviderDone?", "WaitForProvider", "Poll", "Resubmit", "Finalize", "Fail", "JobFailed",
+    assert {"ProviderDone?", "WaitForProvider", "Poll", "Resubmit", "OcrRanges", "Finalize", "Fail", "JobFailed",
             "JobSucceeded"} == set(states) - {"NotifySuccess", "NotifyFailure"}
     assert states["WaitForProvider"]["SecondsPath"] == "$.job.state.wait_seconds"
     assert states["Finalize"]["Next"] == "NotifySuccess" and states["NotifySuccess"]["Next"] == "JobSucceeded"
@@ -145,14 +145,59 @@ def test_the_state_machine_waits_on_providers_with_the_documented_states_and_cat
     # a provider failing a job while polled hands it to the next provider on the route
     choices = states["ProviderDone?"]["Choices"]
     assert {c["Variable"]: c["Next"] for c in choices} == {"$.job.state.done": "Finalize",
+                                                          "$.job.state.fan_out.items_key": "OcrRanges",
                                                           "$.job.state.resubmit": "Resubmit"}
     assert states["Resubmit"]["Next"] == "ProviderDone?"
     assert states["Resubmit"]["Parameters"] == {"state.$": "$.job.state"}  # the carried state, not the first
-    for name in ("Resubmit", "Poll", "Finalize"):
+    for name in ("Resubmit", "Poll", "Finalize", "OcrRanges"):
         assert states[name]["Catch"][0]["Next"] == "Fail"
+    for name in ("Resubmit", "Poll", "Finalize"):
         retry = states[name]["Retry"][0]
         assert "ThrottledError" in retry["ErrorEquals"] and retry["MaxAttempts"] == 4
         assert "NotADocumentError" not in json.dumps(retry)  # bad input fails fast
+
+
+def _definition(template) -> dict:
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "0" for p in parts))
+
+
+def test_a_long_document_fans_out_in_a_distributed_map_reading_its_ranges_from_s3(synthesized):
+    template, _ = synthesized
+    ranges = _definition(template)["States"]["OcrRanges"]
+    assert ranges["Type"] == "Map" and ranges["Next"] == "Finalize" and ranges["ResultPath"] is None
+    assert ranges["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert ranges["MaxConcurrency"] == 100
+    reader = ranges["ItemReader"]
+    assert reader["Resource"].endswith(":s3:getObject") and reader["ReaderConfig"] == {"InputType": "JSON"}
+    assert reader["Parameters"]["Key.$"] == "$.job.state.fan_out.items_key"
+    assert ranges["ItemSelector"] == {"state.$": "$.job.state", "range.$": "$$.Map.Item.Value"}
+    (call,) = ranges["ItemProcessor"]["States"].values()
+    assert call["Parameters"] == {"state.$": "$.state", "range.$": "$.range"}
+    retried = call["Retry"][0]["ErrorEquals"]
+    assert {"NotEnoughTimeError", "States.Timeout", "ThrottledError"} <= set(retried)
+    assert "OcrEngineError" not in retried  # an engine error fails the range, the Map and the job, typed
+
+
+def test_the_range_function_reads_and_writes_only_work_files_and_has_the_fan_out_numbers(synthesized):
+    template, _ = synthesized
+    functions = template.find_resources("AWS::Lambda::Function")
+    (range_fn,) = [f for f in functions.values() if f["Properties"].get("Description", "").endswith(": range")]
+    assert range_fn["Properties"]["Timeout"] == 300 and range_fn["Properties"]["MemorySize"] == 2048
+    env = range_fn["Properties"]["Environment"]["Variables"]
+    assert env["OCRFLOW_RANGE_TIMEOUT_SECONDS"] == "300" and env["OCRFLOW_MAX_PAGES"] == "2000"
+    policies = json.dumps([p for p in template.find_resources("AWS::IAM::Policy").values()
+                           if "RangeFunction" in json.dumps(p["Properties"]["Roles"])])
+    assert '"/work/*"' in policies and "secretsmanager" not in policies
+
+
+def test_a_configuration_that_could_accept_documents_it_cannot_finish_is_refused_at_synth(tmp_path):
+    with pytest.raises(ValueError, match="could accept documents it cannot finish"):
+        DeploymentConfig(layer_dir=tmp_path, range_concurrency=1)  # 63 ranges one after another
+    with pytest.raises(ValueError, match="no range of pages fits one call"):
+        DeploymentConfig(layer_dir=tmp_path, seconds_per_page=200)
+    assert DeploymentConfig(layer_dir=tmp_path, range_concurrency=1, max_pages=100).max_pages == 100
 
 
 def test_the_process_function_retries_what_the_state_machine_retries():
@@ -166,14 +211,14 @@ def test_the_process_function_retries_what_the_state_machine_retries():
 def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
     template, _ = synthesized
     functions = {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
-    assert len(functions) == 7
-    functions |= {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if k.startswith("Api")}
     assert len(functions) == 8
+    functions |= {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if k.startswith("Api")}
+    assert len(functions) == 9
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
         assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
-    template.resource_count_is("AWS::Logs::LogGroup", 10)  # 8 functions, the state machine, API access logs
+    template.resource_count_is("AWS::Logs::LogGroup", 11)  # 9 functions, the state machine, API access logs
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
 

@@ -13,7 +13,7 @@ Standard, not Express, for the waiting: a provider's job may take longer than Ex
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
@@ -33,6 +33,9 @@ from ocrflow_infra.sizes import STEPS
 #: errors worth another try, named as the Lambda error types the handlers raise
 TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "Lambda.TooManyRequestsException",
              "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]
+#: a range call also tries again when it found too little time left to start (a fresh call has its whole
+#: time-out) or ran out of it (the range is its partial result: nothing finished is done again)
+RANGE_TRANSIENT = [*TRANSIENT, "NotEnoughTimeError", "States.Timeout", "Sandbox.Timedout"]
 
 
 #: where a waiting job's finished parts are kept (WorkflowSettings.work_prefix; expired by the results lifecycle)
@@ -59,10 +62,19 @@ class Workflow(Construct):
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
             "OCRFLOW_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
+            # the fan-out's numbers (ocrflow.workflow.page_ranges), checked at synth (DeploymentConfig)
+            "OCRFLOW_MAX_PAGES": str(config.max_pages), "OCRFLOW_RANGE_CONCURRENCY": str(config.range_concurrency),
+            "OCRFLOW_PROCESS_TIMEOUT_SECONDS": str(STEPS["process"][1]),
+            "OCRFLOW_RANGE_TIMEOUT_SECONDS": str(STEPS["range"][1]),
+            "OCRFLOW_MERGE_TIMEOUT_SECONDS": str(STEPS["finalize"][1]),
             "POWERTOOLS_SERVICE_NAME": "ocrflow", "POWERTOOLS_METRICS_NAMESPACE": "ocrflow",
         }
         for provider, secret_name in config.secrets.items():
             environment[f"OCRFLOW_{provider.upper()}_SECRET_NAME"] = secret_name
+        if config.range_pages:
+            environment["OCRFLOW_RANGE_PAGES"] = str(config.range_pages)
+        if config.seconds_per_page:
+            environment["OCRFLOW_EMBEDDED_SECONDS_PER_PAGE"] = str(config.seconds_per_page)
         self.functions = {step: self._function(step, memory, timeout, environment, config)
                           for step, (memory, timeout) in STEPS.items()}
         acknowledge(self, "L1", "python3.12 is pinned to match the layer's compiled wheels (tesserocr, pikepdf, "
@@ -73,6 +85,7 @@ class Workflow(Construct):
                                       retention_period=Duration.days(14))
         acknowledge(self.dead_letters, "SQS3", "This queue is the dead-letter queue of the EventBridge rule's "
                     "target (cdk-nag only recognises SQS redrive policies).")
+        self.results = storage.results  # the items files of fanned-out documents are read from it
         self.state_machine = self._state_machine(config)
         process, fail, notify = self.functions["process"], self.functions["fail"], self.functions["notify"]
         sweep = self.functions["sweep"]
@@ -127,16 +140,19 @@ class Workflow(Construct):
                         f"Resource::{arn_token(storage.results)}/{WORK_PREFIX}*",
                         f"Resource::{arn_token(storage.uploads)}/{config.uploads_prefix}*",
                         f"Resource::{arn_token(storage.jobs)}/index/*"])
-        for step in ("process", "submit", "finalize"):
+        for step in ("process", "submit", "finalize", "range"):  # range: the frames of a long image upload
             storage.uploads.grant_read(f[step], f"{config.uploads_prefix}*")
         for step in ("process", "submit", "poll", "finalize", "fail"):
             storage.results.grant_read_write(f[step])
+        # a range reads its pages and writes its partial result (work files only; removed if the job ended)
+        storage.results.grant_read_write(f["range"], f"{WORK_PREFIX}*")
+        storage.results.grant_delete(f["range"], f"{WORK_PREFIX}*")
         for step in ("process", "finalize", "fail"):
             storage.results.grant_delete(f[step])
         storage.uploads.grant_delete(f["process"], f"{config.uploads_prefix}*")  # a deleted job's late upload
         storage.results.grant_read(f["sweep"], f"{WORK_PREFIX}*")  # the work files of a job it fails
         storage.results.grant_delete(f["sweep"], f"{WORK_PREFIX}*")
-        for step in ("process", "submit", "poll", "finalize", "fail", "sweep"):  # every step notes its errors
+        for step in ("process", "submit", "poll", "finalize", "fail", "sweep", "range"):  # steps note their errors
             storage.jobs.grant_read_write_data(f[step])
         storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
         storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
@@ -169,9 +185,30 @@ class Workflow(Construct):
         task.add_catch(then, errors=["States.ALL"], result_path="$.notify_error")
         return task.next(then)
 
+    def _ranges(self, config: DeploymentConfig) -> sfn.DistributedMap:
+        """A fanned-out document's page ranges: a Distributed Map over the items file the process call wrote
+        (results bucket, work/{job}/ranges.json), each range one call of the range function in a Standard child
+        execution (a range may be retried past Express's five minutes), `rangeConcurrency` at a time. A range
+        failing for good fails the Map, and the Catch fails the job with the range's noted error. The ranges'
+        answers are small and dropped: their partial results are in S3, where finalize merges them."""
+        call = tasks.LambdaInvoke(self, "OcrRange", lambda_function=self.functions["range"],
+                                  payload=sfn.TaskInput.from_object({"state.$": "$.state", "range.$": "$.range"}),
+                                  payload_response_only=True, retry_on_service_exceptions=False)
+        call.add_retry(errors=RANGE_TRANSIENT, interval=Duration.seconds(2), max_attempts=4, backoff_rate=2.0,
+                       jitter_strategy=sfn.JitterType.FULL)
+        ranges = sfn.DistributedMap(
+            self, "OcrRanges", label="OcrRanges", max_concurrency=config.range_concurrency,
+            map_execution_type=sfn.StateMachineType.STANDARD,
+            item_reader=sfn.S3JsonItemReader(bucket=self.results,
+                                             key=sfn.JsonPath.string_at("$.job.state.fan_out.items_key")),
+            item_selector={"state.$": "$.job.state", "range.$": "$$.Map.Item.Value"},
+            result_path=sfn.JsonPath.DISCARD)
+        ranges.item_processor(call)
+        return ranges
+
     def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
         """Started by the process function with {"job": {"state": ...}} for a job that waits on its provider
-        (or, after a retried hand-over, one that is done already)."""
+        or fans out over page ranges (or, after a retried hand-over, one that is done already)."""
         poll = self._invoke("poll", {"state.$": "$.job.state"}, result_path="$.job")
         # a provider that failed the job while polled hands it to the next one on the job's route
         resubmit = self._invoke("submit", {"state.$": "$.job.state"}, result_path="$.job", name="Resubmit")
@@ -181,13 +218,16 @@ class Workflow(Construct):
         failed = sfn.Fail(self, "JobFailed", cause_path="$.summary.error.message", error_path="$.summary.error.code")
         record_failure.next(self._notify("NotifyFailure", failed))
         wait = sfn.Wait(self, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
+        ranges = self._ranges(config)
         done = sfn.Choice(self, "ProviderDone?").when(
             sfn.Condition.boolean_equals("$.job.state.done", True), finalize).when(
+            sfn.Condition.is_present("$.job.state.fan_out.items_key"), ranges).when(
             sfn.Condition.boolean_equals("$.job.state.resubmit", True), resubmit).otherwise(wait)
         wait.next(poll)
         poll.next(done)
         resubmit.next(done)
-        for task in (resubmit, poll, finalize):
+        ranges.next(finalize)
+        for task in (resubmit, poll, finalize, ranges):
             task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
         definition = done
         finalize.next(self._notify("NotifySuccess", sfn.Succeed(self, "JobSucceeded")))
@@ -202,6 +242,15 @@ class Workflow(Construct):
         acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own step functions "
                     "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
                     [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
+        stack = Stack.of(self)
+        bucket_id = stack.get_logical_id(self.results.node.default_child)
+        execution = ('arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,'
+                     f'{{"Fn::Split":[":",{{"Ref":"{stack.get_logical_id(machine.node.default_child)}"}}]}}]}}')
+        acknowledge(machine, "IAM5", "The Distributed Map reads a fanned-out document's items file, whose key "
+                    "names the job (work/{job}/ranges.json), so any object of the results bucket; and it "
+                    "starts, describes and stops its own child executions, whose ARNs it names at run time.",
+                    [f"Resource::arn:<AWS::Partition>:s3:::<{bucket_id}>/*", f"Resource::{execution}:*",
+                     f"Resource::{execution}/OcrRanges:*"])
         return machine
 
 

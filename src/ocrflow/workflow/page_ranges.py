@@ -20,6 +20,10 @@ from dataclasses import dataclass
 #: work started in a call is estimated to take at most this fraction of the call's time
 SAFETY = 3.0
 
+#: the embedded engine's measured cost (docs/PERFORMANCE.md: 0.68-1.07 CPU-s per page, the worst for turned and
+#: grainy scans) on the 1.16 vCPU of a 2,048 MB function (Lambda: one vCPU per 1,769 MB): wall seconds per page
+MEASURED_EMBEDDED_SECONDS_PER_PAGE = round(1.07 / (2048 / 1769), 2)
+
 
 @dataclass(frozen=True)
 class PageRange:

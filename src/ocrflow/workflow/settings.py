@@ -5,11 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ocrflow.workflow.page_ranges import RangePlan
+from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 
-#: the embedded engine's measured cost (docs/PERFORMANCE.md: 0.68-1.07 CPU-s per page, the worst for turned and
-#: grainy scans) on the process function's 1.16 vCPU (2,048 MB): wall seconds per page
-MEASURED_EMBEDDED_SECONDS_PER_PAGE = round(1.07 / (2048 / 1769), 2)
+__all__ = ["MEASURED_EMBEDDED_SECONDS_PER_PAGE", "WorkflowSettings"]
 
 
 class WorkflowSettings(BaseSettings):
