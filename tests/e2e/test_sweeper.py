@@ -32,7 +32,10 @@ def pdfmage_stack(stack):
     """Pinned to pdfmage (a fake with a balance) and a two-minute job deadline."""
     saved = dict(stack.fake_options)
     stack.fake_options[ProviderName.PDFMAGE] = {}
-    stack.redeploy(ProviderName.PDFMAGE.value, context={"ocrflow:jobDeadlineSeconds": str(DEADLINE)})
+    # a two-minute deadline cannot cover a 2,000-page fan-out: the deployment takes 20 pages at most (synth
+    # refuses a page limit it could not finish in time)
+    stack.redeploy(ProviderName.PDFMAGE.value, context={"ocrflow:jobDeadlineSeconds": str(DEADLINE),
+                                                        "ocrflow:maxPages": "20"})
     # the earlier tests' pdfmage had no balance and is marked exhausted (a pinned job would fail at once as
     # quota_exhausted): this one has credits, so the mark goes, as when an operator tops the account up
     stack.tenants_table().delete_item(Key={"pk": f"PROVIDER#{ProviderName.PDFMAGE.value}", "sk": "STATUS"})

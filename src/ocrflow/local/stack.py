@@ -32,6 +32,8 @@ class LocalStack:
     fakes: dict[ProviderName, FakeServer] = field(default_factory=dict)
     #: constructor options of each provider's fake (e.g. pdfmage's starting balance), kept for redeploys
     fake_options: dict[ProviderName, dict[str, Any]] = field(default_factory=dict)
+    #: `-c` settings of every deploy of this stack (e.g. a small `ocrflow:rangePages` for the tests)
+    context: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
@@ -70,7 +72,7 @@ class LocalStack:
                 self.fakes[name] = fake_class(name)(**self.fake_options.get(name, {})).start()
         secrets = {name.value: self._secret(name, fake) for name, fake in self.fakes.items()}
         self.deployment = deploy(self.emulator, self.tools, provider=provider, route=route, provider_secrets=secrets,
-                                 context=context)
+                                 context={**self.context, **(context or {})})
 
     def stop_fakes(self) -> None:
         for fake in self.fakes.values():
@@ -110,12 +112,14 @@ def _access_log_to(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def local_stack(provider: str = AUTO, route: str = "", tools: LocalTools | None = None,
-                fake_options: dict[ProviderName, dict[str, Any]] | None = None) -> Iterator[LocalStack]:
+                fake_options: dict[ProviderName, dict[str, Any]] | None = None,
+                context: dict[str, str] | None = None) -> Iterator[LocalStack]:
     tools = tools or LocalTools.from_env()
     tools.check()
     with _access_log_to(tools.work_dir / "fakes.log"), \
             Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
-        stack = LocalStack(emulator=emulator, tools=tools, fake_options=dict(fake_options or {}))
+        stack = LocalStack(emulator=emulator, tools=tools, fake_options=dict(fake_options or {}),
+                           context=dict(context or {}))
         try:
             bootstrap(emulator, tools)
             stack.redeploy(provider, route)

@@ -9,7 +9,8 @@ deployment's numbers with the same code at synth, `problem`).
   `one_call_seconds` and a third of the time the process call has left (its Lambda context, else its time-out).
   Anything longer is cut into ranges: the call never starts work it could not finish.
 - **Which deployments are refused.** One whose largest accepted document (the page limit) could not finish
-  within the job deadline, range waves and merge included, or whose range function cannot fit one page.
+  within the job deadline (each wave of ranges and the merge at three times their estimates), whose merge of
+  that document could take over a third of its time-out, or whose range function cannot fit one page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ SAFETY = 3.0
 #: the embedded engine's measured cost (docs/PERFORMANCE.md: 0.68-1.07 CPU-s per page, the worst for turned and
 #: grainy scans) on the 1.16 vCPU of a 2,048 MB function (Lambda: one vCPU per 1,769 MB): wall seconds per page
 MEASURED_EMBEDDED_SECONDS_PER_PAGE = round(1.07 / (2048 / 1769), 2)
+
+#: the merge's (finalize's) wall seconds per page of a fanned-out document on 2,048 MB: its partial results read,
+#: the document and text assembled, the searchable PDF built from the upload (bench/fanout.py)
+MERGE_SECONDS_PER_PAGE = 0.03
 
 
 @dataclass(frozen=True)
@@ -74,17 +79,27 @@ class RangePlan:
         return [PageRange(index=i, first_page=first, page_count=min(size, pages - first))
                 for i, first in enumerate(range(0, pages, size))]
 
+    def merge_estimate(self, pages: int) -> float:
+        return pages * MERGE_SECONDS_PER_PAGE
+
     def fan_out_seconds(self, pages: int) -> float:
-        """The longest a fanned-out document should take by these numbers: each wave of `concurrency` ranges
-        at its function's whole time-out (a range may be slow, or retried once), then the merge's time-out."""
+        """The longest a fanned-out document should take by these numbers: each wave of `concurrency` ranges at
+        three times its estimate (or its function's time-out, if less), then the merge at three times its."""
         waves = math.ceil(len(self.ranges(pages)) / max(self.concurrency, 1))
-        return waves * self.range_call_seconds + self.merge_seconds
+        one_range = min(self.range_call_seconds, SAFETY * self.range_pages * self.seconds_per_page)
+        return waves * one_range + min(self.merge_seconds, SAFETY * self.merge_estimate(pages))
 
     def problem(self, max_pages: int, deadline_seconds: float) -> str | None:
         """Why a deployment with these numbers could accept a document it cannot finish, or None."""
         if self.range_pages < 1:
             return (f"one page is estimated at {self.seconds_per_page:g} s, more than a third of the range "
                     f"function's time-out of {self.range_call_seconds:g} s: no range of pages fits one call")
+        if self.fits_one_call(max_pages):
+            return None  # no document it accepts fans out
+        if SAFETY * self.merge_estimate(max_pages) > self.merge_seconds:
+            return (f"the merge of {max_pages} pages (the page limit) is estimated at "
+                    f"{self.merge_estimate(max_pages):.0f} s, more than a third of its time-out of "
+                    f"{self.merge_seconds:g} s")
         needed = self.fan_out_seconds(max_pages)
         if needed > deadline_seconds:
             return (f"a document of {max_pages} pages (the page limit) may take {needed:.0f} s in "
