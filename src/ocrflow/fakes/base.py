@@ -92,6 +92,8 @@ class FakeServer:
         self._ocr_cache: dict[tuple[str, str], OcrOutcome] = {}
         self._ocr_lock = threading.Lock()
         self._in_flight = 0
+        #: the most requests it was handling at once (a client's concurrency, as the provider would see it)
+        self.max_in_flight = 0
         self._idle = threading.Condition()
 
     @property
@@ -131,6 +133,7 @@ class FakeServer:
     def _wsgi(self, environ: dict, start_response: Callable) -> object:
         with self._idle:
             self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             return self._serve_request(environ, start_response)
         finally:

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -275,12 +276,17 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         trial.sent = True
         ask = OcrRequest(languages=languages)
         parts = []
-        for index, part in enumerate(planned):
-            outcome = with_retries(lambda part=part: provider.submit(part, ask), settings)
-            _remember_balance(deps, name, outcome)
-            parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes, held))
-            if isinstance(outcome, ProviderResult):
-                progress.add(part.page_count)
+        # the parts go out side by side, as many at once as the provider allows (its declared limit, or its
+        # OCRFLOW_<NAME>_CONCURRENCY): a 1 request/s provider like Yandex gets one at a time
+        workers = max(1, min(len(planned), settings.concurrency or provider.limits.max_concurrency))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{name.value}-part") as pool:
+            outcomes = pool.map(lambda part: with_retries(lambda: provider.submit(part, ask), settings), planned)
+            for index, (part, outcome) in enumerate(zip(planned, outcomes, strict=True)):
+                _remember_balance(deps, name, outcome)
+                parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes,
+                                         held))
+                if isinstance(outcome, ProviderResult):
+                    progress.add(part.page_count)
         return parts
     finally:
         provider.close()

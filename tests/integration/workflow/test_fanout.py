@@ -171,11 +171,26 @@ def test_a_document_the_deployment_cannot_finish_within_the_deadline_is_refused_
                                                                                       engine_calls):
     calls, _ = engine_calls
     TenantDirectory(tables[2]).create("acme", credits=CREDITS)
-    # 3 ranges, one at a time, each ~1.8 s, then a merge of up to 60 s: longer than a 60 s deadline
-    deps = deps_for(tables, Clock(), range_pages=2, range_concurrency=1, merge_timeout_seconds=60,
-                    job_deadline_seconds=60)
+    # 3 ranges of 2 pages, one at a time, each allowed three times its ~1.8 s, then the merge: over 15 s
+    deps = deps_for(tables, Clock(), range_pages=2, range_concurrency=1, job_deadline_seconds=15)
     request = upload(tables, deps, "long.pdf", six_pages, tenant="acme")
     summary = run_or_fail(request, deps)
     assert summary.status == "failed" and summary.error["code"] == "too_many_pages"
     assert not calls
     assert_ended_cleanly(tables, deps, request, summary, charged=0)
+
+
+def test_a_duplicate_notification_of_a_long_upload_starts_no_second_fan_out(tables, six_pages, engine_calls):
+    calls, _ = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    deps = deps_for(tables, Clock(), range_pages=2)
+    request = upload(tables, deps, "twice.pdf", six_pages, tenant="acme")
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    first = process_upload(request, "event-1", deps)
+    again = process_upload(request, "event-2", deps)  # S3 delivered the notification twice: another event id
+    assert (first.outcome, again.outcome) == ("waiting", "duplicate") and len(handed) == 1
+    run_ranges(handed[0], deps)
+    summary = finalize(JobState.model_validate_json(handed[0].model_dump_json()), deps)
+    assert summary.status == "succeeded" and len(calls) == PAGES  # every page read once
+    assert_ended_cleanly(tables, deps, request, summary, charged=PAGES)
