@@ -479,6 +479,11 @@ def finalize(state: JobState, deps: Deps) -> JobSummary:
     """Merge the parts, write document.json, text.txt and searchable.pdf, record the job, commit credits. A
     fanned-out document's parts are its ranges' partial results."""
     if state.fan_out is not None:
+        record = deps.jobs.get(state.request.job_id) or {}
+        if record.get("status") != JobStatus.RUNNING:  # swept past its deadline while its ranges ran: its work
+            return _ended_elsewhere(state.request.job_id, JobSummary(  # files are gone, nothing to merge
+                job_id=state.request.job_id, status=JobStatus.SUCCEEDED, tenant=state.request.tenant,
+                provider=state.request.provider), deps)
         state = state.model_copy(update={"parts": range_parts(state, deps)})
     return finish(state, deps, [_load_part(deps, part) for part in state.parts], read_source(state.request, deps))
 

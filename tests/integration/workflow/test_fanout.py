@@ -194,3 +194,30 @@ def test_a_duplicate_notification_of_a_long_upload_starts_no_second_fan_out(tabl
     summary = finalize(JobState.model_validate_json(handed[0].model_dump_json()), deps)
     assert summary.status == "succeeded" and len(calls) == PAGES  # every page read once
     assert_ended_cleanly(tables, deps, request, summary, charged=PAGES)
+
+
+def test_a_fanned_out_job_swept_past_its_deadline_mid_way_stops_reading_and_charges_nothing(
+        tables, six_pages, engine_calls):
+    from datetime import timedelta
+
+    from ocrflow.workflow.sweeper import sweep
+
+    calls, _ = engine_calls
+    TenantDirectory(tables[2]).create("acme", credits=CREDITS)
+    clock = Clock()
+    deps = deps_for(tables, clock, range_pages=2)
+    request = upload(tables, deps, "overdue.pdf", six_pages, tenant="acme")
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    process_upload(request, owner_of(request), deps)
+    state = handed[0]
+    items = [PageRangeItem(**i) for i in json.loads(tables[0].get_object(
+        Bucket=RESULTS, Key=state.fan_out.items_key)["Body"].read())]
+    assert ocr_range(state, items[0], deps).outcome == "ocred"  # the first range is done...
+    clock.now += timedelta(seconds=deps.settings.job_deadline_seconds + 60)  # ...then the deadline passes
+    assert sweep(deps).timed_out == [request.job_id]
+    assert [ocr_range(state, item, deps).outcome for item in items[1:]] == ["job_ended", "job_ended"]
+    summary = finalize(JobState.model_validate_json(state.model_dump_json()), deps)
+    assert summary.status == "failed" and summary.error["code"] == "timeout" and not summary.ended_here
+    assert len(calls) == 2  # only the first range's pages were read
+    assert_ended_cleanly(tables, deps, request, summary, charged=0)
