@@ -100,6 +100,19 @@ def function_id(template, step: str) -> str:
     return found
 
 
+def machine_id(template, kind: str) -> str:
+    """The logical id of the STANDARD or the EXPRESS state machine."""
+    (found,) = [k for k, v in template.find_resources("AWS::StepFunctions::StateMachine").items()
+                if v["Properties"]["StateMachineType"] == kind]
+    return found
+
+
+def _definition(template, kind: str = "STANDARD") -> dict:
+    machine = template.find_resources("AWS::StepFunctions::StateMachine")[machine_id(template, kind)]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "0" for p in parts))
+
+
 def test_object_created_under_uploads_invokes_the_process_function(synthesized):
     template, _ = synthesized
     process = function_id(template, "process")
@@ -115,8 +128,8 @@ def test_object_created_under_uploads_invokes_the_process_function(synthesized):
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": [function_id(template, "fail"), "Arn"]}
     env = workflow_functions(template)[process]["Environment"]["Variables"]
-    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine")
-    assert env["OCRFLOW_WAIT_STATE_MACHINE"] == {"Ref": machine}
+    assert env["OCRFLOW_WAIT_STATE_MACHINE"] == {"Ref": machine_id(template, "STANDARD")}
+    assert env["OCRFLOW_QUICK_WAIT_STATE_MACHINE"] == {"Ref": machine_id(template, "EXPRESS")}
     assert env["OCRFLOW_NOTIFY_FUNCTION"] == {"Ref": function_id(template, "notify")}
     policies = [p["Properties"]["PolicyDocument"]["Statement"] for p in template.find_resources("AWS::IAM::Policy")
                 .values() if "WorkflowProcessFunctionServiceRole" in json.dumps(p["Properties"]["Roles"])]
@@ -129,9 +142,7 @@ def test_the_state_machine_waits_on_providers_with_the_documented_states_and_cat
     template.has_resource_properties("AWS::StepFunctions::StateMachine", {
         "StateMachineType": "STANDARD", "TracingConfiguration": {"Enabled": True},
         "LoggingConfiguration": Match.object_like({"Level": "ALL"})})
-    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
-    definition = json.loads("".join(p if isinstance(p, str) else "0" for p in
-                                    machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+    definition = _definition(template)
     states = definition["States"]
     assert definition["StartAt"] == "ProviderDone?"  # the process function hands over {"job": {"state": ...}}
     assert {"ProviderDone?", "WaitForProvider", "Poll", "Resubmit", "OcrRanges", "Finalize", "Fail", "JobFailed",
@@ -157,10 +168,28 @@ def test_the_state_machine_waits_on_providers_with_the_documented_states_and_cat
         assert "NotADocumentError" not in json.dumps(retry)  # bad input fails fast
 
 
-def _definition(template) -> dict:
-    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
-    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(p if isinstance(p, str) else "0" for p in parts))
+
+
+def test_jobs_wait_first_in_an_express_loop_that_moves_long_waits_to_the_standard_machine(synthesized):
+    template, _ = synthesized
+    machine = template.find_resources("AWS::StepFunctions::StateMachine")[machine_id(template, "EXPRESS")]
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"  # Express keeps no history: logs do
+    states = _definition(template, "EXPRESS")["States"]
+    assert _definition(template, "EXPRESS")["TimeoutSeconds"] == 300
+    assert {"ProviderDone?", "WaitForProvider", "Poll", "Resubmit", "Finalize", "Fail", "JobFailed", "JobSucceeded",
+            "MoveToStandard", "WaitsInStandard"} == set(states) - {"NotifySuccess", "NotifyFailure"}
+    choices = {c["Variable"]: c["Next"] for c in states["ProviderDone?"]["Choices"]}
+    assert choices == {"$.job.state.done": "Finalize", "$.job.state.resubmit": "Resubmit",
+                       "$.job.state.to_standard": "MoveToStandard"}  # no fan-out here: Standard has the Map
+    move = states["MoveToStandard"]
+    assert move["Resource"].endswith(":states:startExecution") and move["Next"] == "WaitsInStandard"
+    assert move["Parameters"]["StateMachineArn"] == "0"  # the Standard machine (a Ref)
+    assert move["Parameters"]["Input"] == {"job": {"state.$": "$.job.state"}}
+    assert move["Parameters"]["Name.$"] == "States.Format('{}-{}', $.job.state.request.job_id, $.job.state.attempt)"
+    assert move["Catch"][0] == {"ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"],
+                                "ResultPath": "$.moved", "Next": "WaitsInStandard"}
+    for name in ("Resubmit", "Poll", "Finalize", "MoveToStandard"):
+        assert states[name]["Catch"][-1]["Next"] == "Fail"
 
 
 def test_a_long_document_fans_out_in_a_distributed_map_reading_its_ranges_from_s3(synthesized):
@@ -218,7 +247,7 @@ def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
         assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
-    template.resource_count_is("AWS::Logs::LogGroup", 11)  # 9 functions, the state machine, API access logs
+    template.resource_count_is("AWS::Logs::LogGroup", 12)  # 9 functions, the two state machines, API access logs
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
 
@@ -235,8 +264,11 @@ def test_alarms_watch_failed_executions_dead_letters_and_lost_invocations(synthe
     template, _ = synthesized
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
-        "ExecutionsFailed", "ApproximateNumberOfMessagesVisible", "DestinationDeliveryFailures", "AsyncEventsDropped",
-        "Errors"}
+        "ExecutionsFailed", "ExecutionsTimedOut", "ApproximateNumberOfMessagesVisible", "DestinationDeliveryFailures",
+        "AsyncEventsDropped", "Errors"}
+    express = {"Name": "StateMachineArn", "Value": {"Ref": machine_id(template, "EXPRESS")}}
+    assert {a["Properties"]["MetricName"] for a in alarms.values() if a["Properties"]["Dimensions"] == [express]} \
+        == {"ExecutionsFailed", "ExecutionsTimedOut"}  # the Express loop's failures and time-outs
     (sweep_errors,) = [a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
     assert sweep_errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id(template, "sweep")}}]
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -26,6 +26,15 @@ class Observability(Construct):
             threshold=1, evaluation_periods=1, alarm_description="OCR workflow executions failed",
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        quick = workflow.quick_state_machine  # an Express loop that failed or timed out (five minutes)
+        quick_ended = [cloudwatch.Alarm(
+            self, name, metric=metric, threshold=1, evaluation_periods=1, alarm_description=description,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING) for name, metric, description in (
+            ("QuickExecutionsFailed", quick.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+             "Express waiting loops failed"),
+            ("QuickExecutionsTimedOut", quick.metric_timed_out(period=Duration.minutes(5), statistic="Sum"),
+             "Express waiting loops ran out of their five minutes (the sweeper ends such jobs at their deadline)"))]
         dead = cloudwatch.Alarm(
             self, "StartDeadLetters",
             metric=workflow.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
@@ -47,7 +56,7 @@ class Observability(Construct):
             alarm_description="The sweeper failed: jobs past their deadline may stay running with credits held",
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        for alarm in (failed, dead, *lost, swept):
+        for alarm in (failed, *quick_ended, dead, *lost, swept):
             alarm.add_alarm_action(actions.SnsAction(self.topic))
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

@@ -87,13 +87,16 @@ class Workflow(Construct):
                     "target (cdk-nag only recognises SQS redrive policies).")
         self.results = storage.results  # the items files of fanned-out documents are read from it
         self.state_machine = self._state_machine(config)
+        self.quick_state_machine = self._quick_state_machine(config, self.state_machine)
         process, fail, notify = self.functions["process"], self.functions["fail"], self.functions["notify"]
         sweep = self.functions["sweep"]
         process.add_environment("OCRFLOW_WAIT_STATE_MACHINE", self.state_machine.state_machine_arn)
+        process.add_environment("OCRFLOW_QUICK_WAIT_STATE_MACHINE", self.quick_state_machine.state_machine_arn)
         for function in (process, fail, sweep):  # webhooks of jobs ended outside the state machine
             function.add_environment("OCRFLOW_NOTIFY_FUNCTION", notify.function_name)
             notify.grant_invoke(function)
         self.state_machine.grant_start_execution(process)
+        self.quick_state_machine.grant_start_execution(process)
         process.configure_async_invoke(retry_attempts=2, max_event_age=Duration.hours(6),
                                        on_failure=destinations.LambdaDestination(fail, response_only=False))
         acknowledge(self, "IAM5", "Invoking a function ('<function arn>:*' covers its versions): the process and fail "
@@ -166,9 +169,9 @@ class Workflow(Construct):
             for step in ("process", "submit", "poll"):
                 secret.grant_read(f[step])
 
-    def _invoke(self, step: str, payload: dict, result_path: str | None = None,
+    def _invoke(self, scope: Construct, step: str, payload: dict, result_path: str | None = None,
                 retry: bool = True, name: str | None = None) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(self, name or step.title(), lambda_function=self.functions[step],
+        task = tasks.LambdaInvoke(scope, name or step.title(), lambda_function=self.functions[step],
                                   payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
                                   result_path=result_path, retry_on_service_exceptions=False)
         if retry:
@@ -176,9 +179,9 @@ class Workflow(Construct):
                            jitter_strategy=sfn.JitterType.FULL)
         return task
 
-    def _notify(self, name: str, then: sfn.State) -> sfn.State:
+    def _notify(self, scope: Construct, name: str, then: sfn.State) -> sfn.State:
         """The webhook of the ended job; its own failure never changes the job's outcome."""
-        task = tasks.LambdaInvoke(self, name, lambda_function=self.functions["notify"],
+        task = tasks.LambdaInvoke(scope, name, lambda_function=self.functions["notify"],
                                   payload=sfn.TaskInput.from_object({"job_id.$": "$.summary.job_id"}),
                                   payload_response_only=True, result_path="$.notified",
                                   retry_on_service_exceptions=False)
@@ -206,22 +209,31 @@ class Workflow(Construct):
         ranges.item_processor(call)
         return ranges
 
-    def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
-        """Started by the process function with {"job": {"state": ...}} for a job that waits on its provider
-        or fans out over page ranges (or, after a retried hand-over, one that is done already)."""
-        poll = self._invoke("poll", {"state.$": "$.job.state"}, result_path="$.job")
+    def _waiting_loop(self, scope: Construct, extra: sfn.Choice | None = None) -> tuple[sfn.Choice, list[sfn.State]]:
+        """ProviderDone? -> Wait -> Poll (or Resubmit) -> ... -> Finalize -> Notify; any step failing for good ->
+        Fail -> Notify -> JobFailed. Built in `scope`, once per state machine. Returns the first state and the
+        tasks whose failures go to Fail."""
+        poll = self._invoke(scope, "poll", {"state.$": "$.job.state"}, result_path="$.job")
         # a provider that failed the job while polled hands it to the next one on the job's route
-        resubmit = self._invoke("submit", {"state.$": "$.job.state"}, result_path="$.job", name="Resubmit")
-        finalize = self._invoke("finalize", {"state.$": "$.job.state"}, result_path="$.summary")
-        record_failure = self._invoke("fail", {"request.$": "$.job.state.request", "error.$": "$.error"},
+        resubmit = self._invoke(scope, "submit", {"state.$": "$.job.state"}, result_path="$.job", name="Resubmit")
+        finalize = self._invoke(scope, "finalize", {"state.$": "$.job.state"}, result_path="$.summary")
+        record_failure = self._invoke(scope, "fail", {"request.$": "$.job.state.request", "error.$": "$.error"},
                                       result_path="$.summary")
-        failed = sfn.Fail(self, "JobFailed", cause_path="$.summary.error.message", error_path="$.summary.error.code")
-        record_failure.next(self._notify("NotifyFailure", failed))
-        wait = sfn.Wait(self, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
+        failed = sfn.Fail(scope, "JobFailed", cause_path="$.summary.error.message",
+                          error_path="$.summary.error.code")
+        record_failure.next(self._notify(scope, "NotifyFailure", failed))
+        wait = sfn.Wait(scope, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
+        done = sfn.Choice(scope, "ProviderDone?").when(sfn.Condition.boolean_equals("$.job.state.done", True),
+                                                       finalize)
+        return done, [poll, resubmit, finalize, wait, record_failure]
+
+    def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
+        """The Standard machine. Started by the process function with {"job": {"state": ...}} for a job that fans
+        out over page ranges, waits on its provider where no Express loop is deployed, or has waited there for
+        long (or, after a retried hand-over, one that is done already)."""
+        done, (poll, resubmit, finalize, wait, record_failure) = self._waiting_loop(self)
         ranges = self._ranges(config)
-        done = sfn.Choice(self, "ProviderDone?").when(
-            sfn.Condition.boolean_equals("$.job.state.done", True), finalize).when(
-            sfn.Condition.is_present("$.job.state.fan_out.items_key"), ranges).when(
+        done.when(sfn.Condition.is_present("$.job.state.fan_out.items_key"), ranges).when(
             sfn.Condition.boolean_equals("$.job.state.resubmit", True), resubmit).otherwise(wait)
         wait.next(poll)
         poll.next(done)
@@ -229,12 +241,11 @@ class Workflow(Construct):
         ranges.next(finalize)
         for task in (resubmit, poll, finalize, ranges):
             task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
-        definition = done
-        finalize.next(self._notify("NotifySuccess", sfn.Succeed(self, "JobSucceeded")))
+        finalize.next(self._notify(self, "NotifySuccess", sfn.Succeed(self, "JobSucceeded")))
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
         machine = sfn.StateMachine(
-            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(definition),
+            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(done),
             state_machine_type=sfn.StateMachineType.STANDARD, query_language=sfn.QueryLanguage.JSON_PATH,
             timeout=Duration.seconds(config.job_deadline_seconds + 600), tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
@@ -251,6 +262,47 @@ class Workflow(Construct):
                     "starts, describes and stops its own child executions, whose ARNs it names at run time.",
                     [f"Resource::arn:<AWS::Partition>:s3:::<{bucket_id}>/*", f"Resource::{execution}:*",
                      f"Resource::{execution}/OcrRanges:*"])
+        return machine
+
+    def _quick_state_machine(self, config: DeploymentConfig, standard: sfn.StateMachine) -> sfn.StateMachine:
+        """The Express loop: the same waiting as the Standard machine, billed by duration (64 MB) instead of
+        $0.025 per 1,000 state transitions - a job whose provider answers within minutes (Adobe, pdfocr.org)
+        costs a fraction. An Express execution ends at five minutes, so poll moves a job that has waited
+        `OCRFLOW_EXPRESS_WAIT_SECONDS` (120 s) on to the Standard machine (MoveToStandard: StartExecution named
+        like the process call's, so a repeated start starts nothing new). Express runs at least once: a repeated
+        execution is absorbed by the steps' idempotency (finalize once, one webhook)."""
+        scope = Construct(self, "Quick")
+        done, (poll, resubmit, finalize, wait, record_failure) = self._waiting_loop(scope)
+        move = tasks.StepFunctionsStartExecution(
+            scope, "MoveToStandard", state_machine=standard, associate_with_parent=False,
+            name=sfn.JsonPath.format("{}-{}", sfn.JsonPath.string_at("$.job.state.request.job_id"),
+                                     sfn.JsonPath.string_at("$.job.state.attempt")),
+            input=sfn.TaskInput.from_object({"job": {"state.$": "$.job.state"}}), result_path=sfn.JsonPath.DISCARD)
+        moved = sfn.Succeed(scope, "WaitsInStandard")
+        move.add_catch(moved, errors=["StepFunctions.ExecutionAlreadyExistsException"], result_path="$.moved")
+        move.add_retry(errors=["StepFunctions.SdkClientException", "StepFunctions.StepFunctionsException"],
+                       interval=Duration.seconds(1), max_attempts=3, backoff_rate=2.0)
+        move.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        move.next(moved)
+        done.when(sfn.Condition.boolean_equals("$.job.state.resubmit", True), resubmit).when(
+            sfn.Condition.boolean_equals("$.job.state.to_standard", True), move).otherwise(wait)
+        wait.next(poll)
+        poll.next(done)
+        resubmit.next(done)
+        for task in (resubmit, poll, finalize):
+            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        finalize.next(self._notify(scope, "NotifySuccess", sfn.Succeed(scope, "JobSucceeded")))
+        log_group = logs.LogGroup(self, "QuickStateMachineLogs", retention=retention(config.log_retention_days),
+                                  removal_policy=RemovalPolicy.DESTROY)
+        machine = sfn.StateMachine(
+            self, "QuickStateMachine", definition_body=sfn.DefinitionBody.from_chainable(done),
+            state_machine_type=sfn.StateMachineType.EXPRESS, query_language=sfn.QueryLanguage.JSON_PATH,
+            timeout=Duration.minutes(5), tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own step functions "
+                    "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
+                    [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
         return machine
 
 

@@ -24,6 +24,7 @@ class Deployment:
     results_bucket: str
     jobs_table: str
     state_machine: str
+    quick_state_machine: str
     tenants_table: str
     api_url: str
     process_function: str
@@ -32,7 +33,8 @@ class Deployment:
     def from_outputs(cls, outputs: dict[str, str]) -> Deployment:
         return cls(uploads_bucket=outputs["UploadsBucket"], uploads_prefix=outputs["UploadsPrefix"],
                    results_bucket=outputs["ResultsBucket"], jobs_table=outputs["JobsTable"],
-                   state_machine=outputs["StateMachine"], tenants_table=outputs["TenantsTable"],
+                   state_machine=outputs["StateMachine"], quick_state_machine=outputs["QuickStateMachine"],
+                   tenants_table=outputs["TenantsTable"],
                    api_url=outputs["ApiUrl"], process_function=outputs["ProcessFunction"])
 
     def api_base(self, emulator_endpoint: str) -> str:

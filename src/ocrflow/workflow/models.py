@@ -7,7 +7,7 @@ import hashlib
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -124,6 +124,14 @@ class JobState(BaseModel):
     cost_per_page: float = Field(default=0.0, ge=0, description="The chosen provider's price per page (USD)")
     attempt: int = Field(default=0, ge=0, description="Submissions so far; part of submit's idempotency key")
     resubmit: bool = Field(default=False, description="The provider failed while polled: submit to the next one")
+    waiting_in: Literal["express", "standard"] | None = Field(default=None, description="The state machine "
+                                                             "the job was handed to: the Express loop for "
+                                                             "provider jobs that finish within minutes, "
+                                                             "Standard for long ones and fan-outs")
+    waiting_since: datetime | None = Field(default=None, description="When it was handed to a state machine")
+    to_standard: bool = Field(default=False, description="The Express loop's time is up: the job moves on to "
+                                                         "the Standard state machine, which waits as long as "
+                                                         "the deadline allows")
     fan_out: FanOut | None = Field(default=None, description="Set when the embedded engine OCRs the document "
                                    "over page ranges in the state machine instead of in one call")
 

@@ -76,8 +76,7 @@ def process_upload(request: JobRequest, owner: str, deps: Deps, remaining: Remai
         held: Held = {}
         state = submit(state, deps, loaded, held, remaining)
         if not state.done:
-            state = store_held(state, deps, held)
-            deps.hand_over(state)
+            state = hand_over(store_held(state, deps, held), deps)
             if state.fan_out is not None:
                 logger.info("job %s: %d pages fan out over %d ranges in the state machine", state.request.job_id,
                             state.page_count, state.fan_out.ranges)
@@ -91,6 +90,16 @@ def process_upload(request: JobRequest, owner: str, deps: Deps, remaining: Remai
             raise  # Lambda tries the event again; after the last try the fail step records it
         summary = fail(state.request.job_id, state.request.tenant, state.request.provider, exc.to_record(), deps)
     return _ended(record, summary, deps)
+
+
+def hand_over(state: JobState, deps: Deps) -> JobState:
+    """Start the state machine on a job this call cannot finish: a provider's job waits in the Express loop
+    (billed by duration, not by state transition) where one is deployed, a fan-out (its Distributed Map) and
+    anything else in the Standard one."""
+    quick = deps.settings.quick_wait_state_machine and state.fan_out is None
+    state = state.model_copy(update={"waiting_in": "express" if quick else "standard", "waiting_since": deps.now()})
+    deps.hand_over(state)
+    return state
 
 
 def claim_and_reserve_or_fail(request: JobRequest, owner: str, deps: Deps

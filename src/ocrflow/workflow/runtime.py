@@ -33,18 +33,22 @@ def deps_from_env() -> Deps:
         deps.quotas = ProviderQuotas(tenants, quotas_from_json(settings.quotas))
         deps.tenant_route = partial(tenant_route, tenants)
     if settings.wait_state_machine:  # the process function's; without it a job that must wait is a ConfigError
-        deps.hand_over = partial(start_waiting, boto3.client("stepfunctions"), settings.wait_state_machine)
+        deps.hand_over = partial(start_waiting, boto3.client("stepfunctions"), settings.wait_state_machine,
+                                 settings.quick_wait_state_machine)
     if settings.notify_function:
         deps.notify = partial(invoke_notify, boto3.client("lambda"), settings.notify_function)
     return deps
 
 
-def start_waiting(client: Any, state_machine: str, state: JobState) -> None:
-    """Start the state machine on a job that waits on its provider. The execution is named after the job and
-    its submission, so a retried call starts nothing new (Standard executions are unique by name)."""
+def start_waiting(client: Any, state_machine: str, quick_state_machine: str | None, state: JobState) -> None:
+    """Start the state machine the job was handed to (`state.waiting_in`: the Express loop or the Standard
+    machine). The execution is named after the job and its submission, so a retried call starts nothing new in
+    Standard (unique by name); Express may run a repeated start twice, which its steps' idempotency absorbs
+    (one poll answer, one finalize, one webhook)."""
     name = f"{state.request.job_id}-{state.attempt}"
+    machine = quick_state_machine if state.waiting_in == "express" and quick_state_machine else state_machine
     with contextlib.suppress(client.exceptions.ExecutionAlreadyExists):  # handed over by an earlier try
-        client.start_execution(stateMachineArn=state_machine, name=name,
+        client.start_execution(stateMachineArn=machine, name=name,
                                input=json.dumps({"job": {"state": state.model_dump(mode="json")}}))
 
 

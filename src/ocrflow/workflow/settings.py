@@ -38,6 +38,12 @@ class WorkflowSettings(BaseSettings):
                                     "its record at most this often, and never for its last pages (its end "
                                     "writes them): a document done within this costs no progress write")
     max_wait_seconds: int = Field(default=60, gt=0, description="Longest single Wait between polls")
+    quick_wait_state_machine: str | None = Field(default=None, description="ARN of the Express state machine "
+                                                 "that waits on providers' jobs first (no state transitions "
+                                                 "billed); without it, jobs wait in the Standard one")
+    express_wait_seconds: float = Field(default=120, gt=0, le=240, description="How long a job waits in the "
+                                        "Express loop (at most five minutes an execution) before it moves to "
+                                        "the Standard state machine: room is left for a slow poll")
     wait_state_machine: str | None = Field(default=None, description="ARN of the state machine that waits on "
                                            "providers' jobs: the one-call step hands it the jobs it cannot finish")
     embedded_seconds_per_page: float = Field(default=MEASURED_EMBEDDED_SECONDS_PER_PAGE, gt=0, description=

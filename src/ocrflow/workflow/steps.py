@@ -390,7 +390,20 @@ def poll(state: JobState, deps: Deps) -> JobState:
     polled = _progress(state.model_copy(update={"parts": parts, "polls": state.polls + 1}), deps)
     if finished and not polled.done:  # a poll is a Lambda call and a state transition: one more write is small
         deps.jobs.add_pages_done(state.request.job_id, finished)  # the last parts: finalize's end writes them
-    return polled
+    return _moved_on_if_late(polled, deps)
+
+
+def _moved_on_if_late(state: JobState, deps: Deps) -> JobState:
+    """A job waiting in the Express loop moves to the Standard state machine when its next wait would run past
+    the loop's time (an Express execution ends at five minutes)."""
+    if state.done or state.waiting_in != "express" or state.waiting_since is None:
+        return state
+    waited = (deps.now() - state.waiting_since).total_seconds()
+    if waited + state.wait_seconds <= deps.settings.express_wait_seconds:
+        return state
+    logging.getLogger(__name__).info("job %s has waited %.0f s in the Express loop: it moves to the Standard "
+                                     "state machine", state.request.job_id, waited)
+    return state.model_copy(update={"to_standard": True, "waiting_in": "standard"})
 
 
 def _hand_on(state: JobState, deps: Deps, exc: OcrflowError) -> JobState:
