@@ -77,6 +77,7 @@ async function waitForJob(id) {
     const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
     setStatus(job.status);
     if (job.status === "succeeded" || job.status === "failed") return job;
+    showProgress(job);
     if (Date.now() - started >= slowNoticeMs) $("slow-notice").hidden = false; // stays up: it explains the wait
     if (Date.now() > deadline) throw new ApiError("timeout", `job ${id} did not finish in time`);
     await sleep(POLL_MS);
@@ -98,6 +99,7 @@ async function ocr(file) {
   const put = await send(upload.url, { method: upload.method ?? "PUT", headers: upload.headers ?? {}, body: file });
   if (!put.ok) throw new ApiError("upload_failed", `the upload was refused (HTTP ${put.status})`);
   const finished = await waitForJob(job.id);
+  endProgress(finished);
   showJob(finished);
   if (finished.status === "failed") {
     throw new ApiError(finished.error?.code ?? "failed", finished.error?.message ?? "the job failed");
@@ -128,6 +130,46 @@ function setStatus(status) {
   $("status").textContent = `Status: ${status.replaceAll("_", " ")}`;
 }
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+// While the job runs: pages done of its pages on a bar (indeterminate until the pages are counted), the
+// provider reading it and the time since it started, refreshed on every poll.
+function showProgress(job) {
+  const bar = $("progress-bar");
+  if (job.pages == null) {
+    bar.removeAttribute("value"); // no value: the bar is indeterminate
+    $("progress-pages").textContent = "counting pages";
+  } else {
+    bar.max = job.pages;
+    bar.value = Math.min(job.pages_done ?? 0, job.pages);
+    $("progress-pages").textContent = `${bar.value} of ${plural(job.pages, "page")}`;
+  }
+  $("progress-provider").textContent = job.provider && job.provider !== "auto" ? job.provider
+    : "choosing a provider";
+  const started = Date.parse(job.started_at ?? "");
+  // the browser's clock against the API's: a clock behind the server's must not show a negative time
+  $("progress-elapsed").textContent = Number.isNaN(started) ? "not started yet"
+    : duration(Math.max(0, (Date.now() - started) / 1000));
+  $("progress").dataset.state = "running";
+  $("progress").hidden = false;
+}
+
+// The job ended: a succeeded job's bar is full (all its pages, its time); a failed job's goes away, its error shows.
+function endProgress(job) {
+  if (job.status !== "succeeded" || job.pages == null) {
+    $("progress").hidden = true;
+    return;
+  }
+  showProgress({ ...job, pages_done: job.pages });
+  if (job.seconds != null) $("progress-elapsed").textContent = duration(job.seconds);
+  $("progress").dataset.state = "done";
+}
+
+function duration(seconds) {
+  const whole = Math.round(seconds);
+  return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
 function showError({ code, message }) {
   $("error").textContent = `${code}: ${message}`;
   $("error").hidden = false;
@@ -136,6 +178,7 @@ function showError({ code, message }) {
 function reset() {
   $("error").hidden = true;
   $("slow-notice").hidden = true;
+  $("progress").hidden = true;
   $("job").hidden = true;
   $("job-routing").replaceChildren();
   $("result").hidden = true;
@@ -147,7 +190,6 @@ function reset() {
 
 // What the job was: its pages, who read it, how long it took, what it cost and each provider routing considered.
 function showJob(job) {
-  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   $("job-pages").textContent = job.pages == null ? "–" : String(job.pages);
   $("job-provider").textContent = job.provider || "–";
   $("job-time").textContent = job.seconds == null ? "–" : `${job.seconds.toFixed(1)} s`;
@@ -300,6 +342,7 @@ async function onSubmit(event) {
     await ocr(file);
   } catch (error) {
     if ($("status").dataset.status !== "failed") setStatus("error"); // "failed": the job's own end
+    if ($("progress").dataset.state !== "done") $("progress").hidden = true; // no stale "running" bar
     showError(error instanceof ApiError ? error : { code: "page_error", message: String(error) });
   } finally {
     $("upload").disabled = false;

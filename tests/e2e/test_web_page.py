@@ -7,9 +7,10 @@ origin, so the API's and the buckets' CORS answers are exercised as a user's bro
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from ocrflow.quality import word_recall
 from ocrflow.web import find_web_root, serve_web
@@ -102,6 +103,11 @@ def test_a_document_is_read_and_shown_with_its_word_boxes(page, console_errors, 
     for x0, y0, x1, y1 in sheet["boxes"]:
         assert left - 1 <= x0 < x1 <= right + 1 and top - 1 <= y0 < y1 <= bottom + 1, (x0, y0, x1, y1)
 
+    # the progress bar ended full: every page of the document read
+    expect(page.locator("#progress")).to_have_attribute("data-state", "done")
+    assert page.inner_text("#progress-pages") == "1 of 1 page"
+    assert page.locator("#progress-bar").evaluate("bar => bar.position") == 1
+
     href = page.get_attribute("#pdf-link", "href")
     assert href and href.startswith("http")
 
@@ -153,4 +159,65 @@ def test_a_document_that_cannot_be_read_shows_the_error(page, console_errors, si
     assert re.match(r"^[a-z_]+: \S", page.inner_text("#error")), page.inner_text("#error")
     assert page.get_attribute("#status", "data-status") in {"failed", "error"}
     expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#progress")).to_be_hidden()  # no bar left standing for a job that ended in an error
     assert [e for e in console_errors if not HTTP_ERROR_LOG.match(e)] == []
+
+
+#: GET /v1/jobs/{id} - the page's poll of its job (not POST /v1/jobs, not .../result)
+JOB_POLL = re.compile(r"/v1/jobs/[^/?]+$")
+
+
+def test_a_running_job_shows_its_pages_done_of_its_pages_until_it_ends(page, console_errors, site):
+    """The page's polls are answered with the real job made to look as a long document's does while it runs
+    (its record as the API shows it: status, pages, pages_done, provider, started_at) for as long as the test
+    holds it, then as it really is - so each state is seen for sure, then the real end."""
+    started = datetime.now(UTC) - timedelta(seconds=8)
+    holding: dict = {"as": {"status": "running", "pages": None, "pages_done": 0, "provider": "auto",
+                            "started_at": started.isoformat()}}
+
+    def poll(route: Route) -> None:
+        if route.request.method != "GET":
+            route.fallback()
+            return
+        response = route.fetch()  # the real answer, CORS headers and all
+        if holding["as"] is None:
+            route.fulfill(response=response)
+        else:
+            route.fulfill(response=response, json=response.json() | holding["as"])
+
+    page.route(JOB_POLL, poll)
+    page.goto(site)
+    expect(page.locator("#api-base")).not_to_have_value("")
+    expect(page.locator("#progress")).to_be_hidden()
+    page.set_input_files("#file", SAMPLES / "notice.jpg")
+    page.click("#upload")
+
+    bar, pages = page.locator("#progress-bar"), page.locator("#progress-pages")
+    provider, elapsed = page.locator("#progress-provider"), page.locator("#progress-elapsed")
+    expect(pages).to_have_text("counting pages")  # pages not counted yet: a bar with no end in sight
+    assert bar.evaluate("bar => bar.position") == -1  # indeterminate
+    expect(provider).to_have_text("choosing a provider")
+    expect(page.locator("#status")).to_have_text("Status: running")
+
+    holding["as"] = {**holding["as"], "pages": 10, "pages_done": 3, "provider": "tesseract"}
+    expect(pages).to_have_text("3 of 10 pages")
+    expect(bar).to_have_accessible_name("3 of 10 pages")
+    assert bar.evaluate("bar => [bar.value, bar.max, bar.position]") == [3, 10, 0.3]
+    expect(provider).to_have_text("tesseract")
+    shown = elapsed.inner_text()
+    assert re.fullmatch(r"\d+ s", shown) and int(shown.split()[0]) >= 8, shown  # since the job started
+    expect(elapsed).not_to_have_text(shown)  # it counts on with each poll
+    expect(page.locator("#result")).to_be_hidden()
+
+    holding["as"] = {**holding["as"], "pages_done": 7}
+    expect(pages).to_have_text("7 of 10 pages")
+
+    holding["as"] = None  # the job as it is: it ends, the bar reaches its end and the result shows
+    expect(page.locator("#status")).to_have_attribute("data-status", "succeeded", timeout=JOB_TIMEOUT_MS)
+    expect(page.locator("#result")).to_be_visible(timeout=30_000)
+    expect(page.locator("#progress")).to_have_attribute("data-state", "done")
+    assert pages.inner_text() == "1 of 1 page"
+    assert bar.evaluate("bar => bar.position") == 1
+    assert re.fullmatch(r"\d+ s", elapsed.inner_text()), elapsed.inner_text()
+    assert page.locator("#error").is_hidden(), page.inner_text("#error")
+    assert console_errors == []

@@ -16,7 +16,7 @@ from ocrflow.cli.demo import SAMPLE_SUFFIXES
 from ocrflow.cli.usage import usage_report
 from ocrflow.document import Document
 from ocrflow.local.api import TEST_TENANT, api_key_for, ocr_over_api
-from ocrflow.local.jobs import TrackedUpload, fetch_result, upload_files, wait_for_jobs
+from ocrflow.local.jobs import ProgressLines, TrackedUpload, fetch_result, upload_files, wait_for_jobs
 from ocrflow.local.stack import local_stack
 from ocrflow.providers.names import ProviderName
 from ocrflow.quality import word_recall
@@ -59,7 +59,14 @@ def run_stack_demo(samples: Path, out_dir: Path, provider: str = AUTO, timeout: 
                     console.print(f"  {tracked.name:<14} [{STYLE.get(tracked.status, '')}]{tracked.status}[/] "
                                   f"{tracked.finished_at - tracked.uploaded_at:.1f} s after its upload")
 
-            finished = wait_for_jobs(stack, uploads, timeout=timeout, on_change=show)
+            progress = ProgressLines()
+
+            def show_progress(tracked: TrackedUpload) -> None:  # pages done of pages while a job runs
+                line = progress.line(tracked)
+                if line:
+                    console.print(line, markup=False, highlight=False)
+
+            finished = wait_for_jobs(stack, uploads, timeout=timeout, on_change=show, on_poll=show_progress)
         console.print()
         console.print(_results_table(stack, uploads, files, out_dir, provider))
         console.print(_result_keys(uploads, out_dir))
