@@ -1,4 +1,4 @@
-"""The workflow: thin Lambda steps and the Standard state machine (JSONPath) for jobs that must wait.
+"""The workflow: thin Lambda steps, an Express and a Standard state machine (JSONPath) for jobs that wait or fan out.
 
 EventBridge invokes the process function (asynchronously) for every object created under the uploads prefix;
 it finishes most documents in that one call (embedded engine, providers that answer at once). Lambda retries a
@@ -8,7 +8,9 @@ on the next provider, Finalize; its Catch also ends in the fail function. The no
 webhooks. Why one call and a waiting machine instead of a state machine for every document: the AWS cost model
 in docs/PERFORMANCE.md (Standard transitions alone were $0.20 per 1,000 documents).
 
-Standard, not Express, for the waiting: a provider's job may take longer than Express's five minutes.
+A waiting job starts in an Express loop (billed by duration, not per transition) and moves to the Standard
+machine after two minutes: a provider's job may take longer than Express's five minutes. Fan-outs (the
+Distributed Map) run in Standard.
 """
 
 from __future__ import annotations
