@@ -14,7 +14,8 @@ from ocrflow.local.jobs import fetch_result, upload, wait_for_jobs
 from ocrflow.samples import PARAGRAPHS, PageSpec, SampleSpec, build_sample
 from ocrflow.service import run_ocr
 from tests.e2e.conftest import E2E_RANGE_PAGES
-from tests.e2e.test_local_stack import results_listing, wait_for_executions
+from tests.e2e.test_local_stack import adobe_stack as adobe_stack  # noqa: F401 - a fixture
+from tests.e2e.test_local_stack import executions_for, results_listing, wait_for_executions
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +75,22 @@ def test_a_long_document_sent_through_the_api_fans_out_and_is_charged_once(stack
         result = api.get(f"/v1/jobs/{job['id']}/result").json()
         assert all(f"Section {n + 1}" in result["document"]["pages"][n]["text"] for n in range(PAGES))
         assert api.get("/v1/usage").json()["credits"] == credits_before - PAGES
+
+
+def test_a_long_document_for_an_async_rest_provider_fans_out_over_its_parts(adobe_stack, seven_pages):
+    stack = adobe_stack  # pinned to Adobe (its fake): each range sends one part and waits on it in its call
+    stack.fake.in_progress_polls = 1
+    tracked = upload(stack, "archive-adobe.pdf", seven_pages, folder="e2e/fanout/")
+    assert wait_for_jobs(stack, [tracked], timeout=420)
+    record = tracked.record
+    assert record["status"] == "succeeded", record.get("error")
+    assert record["provider"] == "adobe" and record["pages"] == record["pages_done"] == PAGES, (
+        record, executions_for(stack, tracked.key, stack.deployment.quick_state_machine))
+    (execution,) = wait_for_executions(stack, tracked.key, 1)  # the Standard machine: its Map
+    sfn = stack.client("stepfunctions")
+    (run,) = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+    assert sfn.describe_map_run(mapRunArn=run["mapRunArn"])["itemCounts"]["succeeded"] == 3
+    assert sum(1 for r in stack.fake.requests if r.path == "/operation/ocr") == 3  # one Adobe job per part
+    document = Document.model_validate_json(fetch_result(stack, record["results"]["json"]))
+    assert document.searchable_pdf.origin == "provider"  # Adobe's own PDFs of the parts, joined in order
+    assert all(f"Section {n + 1}" in document.pages[n].text for n in range(PAGES))

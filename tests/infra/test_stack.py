@@ -197,7 +197,7 @@ def test_a_long_document_fans_out_in_a_distributed_map_reading_its_ranges_from_s
     ranges = _definition(template)["States"]["OcrRanges"]
     assert ranges["Type"] == "Map" and ranges["Next"] == "Finalize" and ranges["ResultPath"] is None
     assert ranges["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
-    assert ranges["MaxConcurrency"] == 100
+    assert ranges["MaxConcurrencyPath"] == "$.job.state.fan_out.concurrency" and "MaxConcurrency" not in ranges
     reader = ranges["ItemReader"]
     assert reader["Resource"].endswith(":s3:getObject") and reader["ReaderConfig"] == {"InputType": "JSON"}
     assert reader["Parameters"]["Key.$"] == "$.job.state.fan_out.items_key"
@@ -209,7 +209,7 @@ def test_a_long_document_fans_out_in_a_distributed_map_reading_its_ranges_from_s
     assert "OcrEngineError" not in retried  # an engine error fails the range, the Map and the job, typed
 
 
-def test_the_range_function_reads_and_writes_only_work_files_and_has_the_fan_out_numbers(synthesized):
+def test_the_range_function_reads_and_writes_work_files_and_has_the_fan_out_numbers(synthesized):
     template, _ = synthesized
     functions = template.find_resources("AWS::Lambda::Function")
     (range_fn,) = [f for f in functions.values() if f["Properties"].get("Description", "").endswith(": range")]
@@ -218,7 +218,8 @@ def test_the_range_function_reads_and_writes_only_work_files_and_has_the_fan_out
     assert env["OCRFLOW_RANGE_TIMEOUT_SECONDS"] == "300" and env["OCRFLOW_MAX_PAGES"] == "2000"
     policies = json.dumps([p for p in template.find_resources("AWS::IAM::Policy").values()
                            if "RangeFunction" in json.dumps(p["Properties"]["Roles"])])
-    assert '"/work/*"' in policies and "secretsmanager" not in policies
+    assert '"/work/*"' in policies  # its pages and partial results; a REST part's provider secret
+    assert "secretsmanager:GetSecretValue" in policies
 
 
 def test_a_configuration_that_could_accept_documents_it_cannot_finish_is_refused_at_synth(tmp_path):

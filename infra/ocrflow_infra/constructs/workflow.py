@@ -162,13 +162,13 @@ class Workflow(Construct):
         storage.jobs.grant_read_write_data(f["notify"])  # reads the job, records the delivery
         storage.tenants.grant_read_data(f["notify"])  # the tenant's webhook secret
         # credits (reserve, commit, release), tenants' routes, provider quota windows and reported balances
-        for step in ("process", "submit", "poll", "finalize", "fail", "sweep"):
+        for step in ("process", "submit", "poll", "finalize", "fail", "sweep", "range"):
             storage.tenants.grant_read_write_data(f[step])
         for step in ("process", "submit", "finalize"):  # Powertools Idempotency records
             storage.idempotency.grant_read_write_data(f[step])
         for provider, secret_name in sorted(config.secrets.items()):
             secret = secretsmanager.Secret.from_secret_name_v2(self, f"{provider.title()}Secret", secret_name)
-            for step in ("process", "submit", "poll"):
+            for step in ("process", "submit", "poll", "range"):  # range: a REST provider's part of a fan-out
                 secret.grant_read(f[step])
 
     def _invoke(self, scope: Construct, step: str, payload: dict, result_path: str | None = None,
@@ -193,7 +193,8 @@ class Workflow(Construct):
     def _ranges(self, config: DeploymentConfig) -> sfn.DistributedMap:
         """A fanned-out document's page ranges: a Distributed Map over the items file the process call wrote
         (results bucket, work/{job}/ranges.json), each range one call of the range function in a Standard child
-        execution (a range may be retried past Express's five minutes), `rangeConcurrency` at a time. A range
+        execution (a range may be retried past Express's five minutes), as many at once as the job's state says
+        (`rangeConcurrency` for the embedded engine, a REST provider's own limit for its parts). A range
         failing for good fails the Map, and the Catch fails the job with the range's noted error. The ranges'
         answers are small and dropped: their partial results are in S3, where finalize merges them."""
         call = tasks.LambdaInvoke(self, "OcrRange", lambda_function=self.functions["range"],
@@ -202,7 +203,9 @@ class Workflow(Construct):
         call.add_retry(errors=RANGE_TRANSIENT, interval=Duration.seconds(2), max_attempts=4, backoff_rate=2.0,
                        jitter_strategy=sfn.JitterType.FULL)
         ranges = sfn.DistributedMap(
-            self, "OcrRanges", label="OcrRanges", max_concurrency=config.range_concurrency,
+            # as many at once as the fan-out says: rangeConcurrency for the embedded engine, a REST provider's
+            # own limit for its parts (set by the process call in the job's state)
+            self, "OcrRanges", label="OcrRanges", max_concurrency_path="$.job.state.fan_out.concurrency",
             map_execution_type=sfn.StateMachineType.STANDARD,
             item_reader=sfn.S3JsonItemReader(bucket=self.results,
                                              key=sfn.JsonPath.string_at("$.job.state.fan_out.items_key")),

@@ -32,6 +32,8 @@ class ProviderLimits(BaseModel):
     media_types: frozenset[str] = Field(description="Input media types the provider accepts")
     max_concurrency: int = Field(default=2, ge=1, description="Parts of one document sent at once")
     requests_per_second: float | None = Field(default=None, description="Documented request rate, if any")
+    seconds_per_page: float = Field(default=2.0, gt=0, description="Expected seconds from sending a part to its "
+                                    "answer, per page (sizes the parts of a document too long for one call)")
     cost_unit: str = Field(description="What the provider bills: page, transaction (50 pages), usd, ...")
 
 

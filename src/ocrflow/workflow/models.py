@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ocrflow.document import PageWarning
 from ocrflow.providers.base import JobHandle
 from ocrflow.workflow.routing import RouteAttempt, RouteEntry
 
@@ -92,6 +93,10 @@ class FanOut(BaseModel):
     range_pages: int = Field(gt=0, description="Pages per range (the last may have fewer)")
     ranges: int = Field(gt=0, description="How many ranges")
     items_key: str = Field(description="Results-bucket key of the JSON list of ranges the Map reads")
+    provider: str = Field(default="tesseract", description="Who reads the ranges: the embedded engine, or the "
+                          "REST provider each range's part is sent to")
+    concurrency: int = Field(default=100, gt=0, description="Ranges at once (the Map's MaxConcurrencyPath): the "
+                             "deployment's for the embedded engine, the provider's own limit for a REST one")
 
 
 class PageRangeItem(BaseModel):
@@ -100,8 +105,15 @@ class PageRangeItem(BaseModel):
     index: int = Field(ge=0)
     first_page: int = Field(ge=0)
     page_count: int = Field(gt=0)
-    piece_key: str | None = Field(default=None, description="Results-bucket key of the range's pages as a PDF of "
-                                  "their own (PDF uploads); None: the range reads its pages from the upload")
+    piece_key: str | None = Field(default=None, description="Results-bucket key of the range's pages as a file of "
+                                  "their own (a PDF upload's pages; a REST provider's part as it is sent); None: "
+                                  "the range reads its pages from the upload")
+    media_type: str | None = Field(default=None, description="A REST part's media type")
+    filename: str | None = Field(default=None, description="A REST part's file name, as sent")
+    page_sizes: list[tuple[float, float, str]] = Field(default_factory=list, description="A REST part's page "
+                                                       "sizes (for pages the provider returns nothing for)")
+    notes: dict[int, list[PageWarning]] = Field(default_factory=dict, description="Warnings of the part's pages "
+                                                "(by index within the part), e.g. a page shrunk to fit")
 
 
 class JobState(BaseModel):

@@ -74,6 +74,31 @@ class RangePlan:
                                                                                remaining_seconds)
         return pages * self.seconds_per_page <= budget / SAFETY
 
+    def rest_part_pages(self, seconds_per_page: float, provider_max: int | None = None) -> int:
+        """Pages per part of a REST provider's fanned-out document: ~`range_seconds` of its expected latency,
+        at most a third of the range function's time-out, at most what the provider takes in one request."""
+        pages = self.fixed_range_pages or max(1, math.floor(self.range_seconds / seconds_per_page))
+        ceiling = max(1, math.floor(self.range_call_seconds / SAFETY / seconds_per_page))
+        return min(pages, ceiling, provider_max or pages)
+
+    def rest_fits_one_call(self, part_pages: list[int], concurrency: int, seconds_per_page: float,
+                           remaining_seconds: float | None = None) -> bool:
+        """Whether the process call may send a REST provider's parts itself, `concurrency` at a time, and wait
+        for their answers (a provider answering with a job handle only makes the estimate pessimistic)."""
+        budget = self.process_seconds if remaining_seconds is None else min(self.process_seconds, remaining_seconds)
+        if self.fixed_range_pages and sum(part_pages) > self.fixed_range_pages:
+            return False
+        waves = math.ceil(len(part_pages) / max(concurrency, 1))
+        return waves * max(part_pages, default=0) * seconds_per_page <= min(self.one_call_seconds, budget / SAFETY)
+
+    def rest_fan_out_seconds(self, parts: int, part_pages: int, concurrency: int, seconds_per_page: float,
+                             pages: int) -> float:
+        """The longest a REST provider's fanned-out document should take: each wave of `concurrency` parts at
+        three times its estimate (or the range function's time-out), then the merge."""
+        waves = math.ceil(parts / max(concurrency, 1))
+        one_range = min(self.range_call_seconds, SAFETY * part_pages * seconds_per_page)
+        return waves * one_range + min(self.merge_seconds, SAFETY * self.merge_estimate(pages))
+
     def ranges(self, pages: int) -> list[PageRange]:
         size = max(self.range_pages, 1)
         return [PageRange(index=i, first_page=first, page_count=min(size, pages - first))

@@ -30,7 +30,7 @@ from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
 from ocrflow.inputs.inspection import InputInfo, MediaType, inspect_document
 from ocrflow.inputs.limits import InputLimits
-from ocrflow.providers.base import JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
+from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
 from ocrflow.providers.http import with_retries
 from ocrflow.providers.names import ProviderName
 from ocrflow.providers.registry import build_provider
@@ -271,7 +271,33 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
     provider, settings = deps.provider_factory(name)
     try:
         provider.check_languages(languages)
-        planned, notes = plan_parts(data, info, provider.limits, state.request.source.key.rsplit("/", 1)[-1])
+        filename = state.request.source.key.rsplit("/", 1)[-1]
+        planned, notes = plan_parts(data, info, provider.limits, filename)
+        concurrency = max(1, settings.concurrency or provider.limits.max_concurrency)
+        plan, per_page = deps.settings.range_plan, provider.limits.seconds_per_page
+        if not plan.rest_fits_one_call([p.page_count for p in planned], concurrency, per_page,
+                                       remaining() if remaining else None):
+            part_pages = plan.rest_part_pages(per_page, provider.limits.max_pages)
+            planned, notes = plan_parts(data, info, provider.limits.model_copy(update={"max_pages": part_pages}),
+                                        filename)
+            check_finishable_rest(name, len(planned), part_pages, concurrency, per_page, info.page_count,
+                                  deps.settings)
+            deps.quotas.take(name.value, requests=len(planned), pages=info.page_count)
+            trial.sent = True
+            trial.fan_out = plan_part_ranges(state, deps, name, planned, notes, concurrency)
+            # the first part is sent from here: a provider that refuses the document (no balance, a limit, its
+            # credentials) does so now, and the route moves on before any range is started
+            first = PageRangeItem.model_validate(json.loads(deps.store.get(deps.settings.results_bucket,
+                                                                           trial.fan_out.items_key))[0])
+            try:
+                outcome = send_range_part(state, deps, name, provider, settings, first, planned[0].data)
+            except OcrflowError:
+                deps.store.delete_prefix(deps.settings.results_bucket,
+                                         f"{deps.settings.work_prefix}{state.request.job_id}/")
+                raise
+            if isinstance(outcome, ProviderResult):
+                progress.add(first.page_count)
+            return []
         deps.quotas.take(name.value, requests=len(planned), pages=info.page_count)
         trial.sent = True
         ask = OcrRequest(languages=languages)
@@ -282,7 +308,7 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{name.value}-part") as pool:
             outcomes = pool.map(lambda part: with_retries(lambda: provider.submit(part, ask), settings), planned)
             for index, (part, outcome) in enumerate(zip(planned, outcomes, strict=True)):
-                _remember_balance(deps, name, outcome)
+                remember_balance(deps, name, outcome)
                 parts.append(_part_state(deps, state, index, part.first_page, part.page_count, outcome, notes,
                                          held))
                 if isinstance(outcome, ProviderResult):
@@ -299,6 +325,61 @@ def check_finishable(pages: int, settings: WorkflowSettings) -> None:
         raise errors.TooManyPagesError(
             f"{pages} pages may take longer than this deployment's job deadline of "
             f"{settings.job_deadline_seconds} s ({plan.problem(pages, settings.job_deadline_seconds)})", limit=pages)
+
+
+def check_finishable_rest(name: ProviderName, parts: int, part_pages: int, concurrency: int, per_page: float,
+                          pages: int, settings: WorkflowSettings) -> None:
+    """Pass over a REST provider that could not read the document's parts within the job deadline at the
+    concurrency it allows (typed: the route moves on to the next provider)."""
+    needed = settings.range_plan.rest_fan_out_seconds(parts, part_pages, concurrency, per_page, pages)
+    if needed > settings.job_deadline_seconds:
+        raise errors.TooManyPagesError(
+            f"{name.value} may take {needed:.0f} s for {pages} pages ({parts} parts, {concurrency} at a time), "
+            f"longer than this deployment's job deadline of {settings.job_deadline_seconds} s", limit=pages)
+
+
+def plan_part_ranges(state: JobState, deps: Deps, name: ProviderName, planned: list[DocumentPart],
+                     notes: dict[int, list[PageWarning]], concurrency: int) -> FanOut:
+    """A REST provider's parts as the ranges of a fan-out: each part's body as it will be sent, and the list of
+    them as the items file the Map reads, run `concurrency` at a time (the provider's limit)."""
+    bucket, prefix = deps.settings.results_bucket, f"{deps.settings.work_prefix}{state.request.job_id}/"
+    items = []
+    for index, part in enumerate(planned):
+        key = f"{prefix}range-{index:04d}.{part.filename.rsplit('.', 1)[-1] if '.' in part.filename else 'bin'}"
+        deps.store.put(bucket, key, part.data, part.media_type)
+        part_notes = {i - part.first_page: w for i, w in notes.items()
+                      if part.first_page <= i < part.first_page + part.page_count}
+        items.append(PageRangeItem(index=index, first_page=part.first_page, page_count=part.page_count,
+                                   piece_key=key, media_type=part.media_type, filename=part.filename,
+                                   page_sizes=list(part.page_sizes), notes=part_notes).model_dump(mode="json"))
+    key = f"{prefix}ranges.json"
+    deps.store.put_json(bucket, key, items)
+    logging.getLogger(__name__).info("job %s: %d pages fan out over %d parts to %s, %d at a time",
+                                     state.request.job_id, state.page_count, len(planned), name.value, concurrency)
+    return FanOut(range_pages=max(p.page_count for p in planned), ranges=len(planned), items_key=key,
+                  provider=name.value, concurrency=concurrency)
+
+
+def range_handle_key(deps: Deps, state: JobState, index: int) -> str:
+    """Where a REST range's job handle is kept once the provider accepted its part: a retried call polls it."""
+    return _work_key(deps, state, index, "handle.json")
+
+
+def send_range_part(state: JobState, deps: Deps, name: ProviderName, provider: Provider, settings: ProviderSettings,
+                    item: PageRangeItem, body: bytes | None = None) -> ProviderResult | JobHandle:
+    """Send one range's part to its REST provider (retried in-call for passing errors) and record the answer:
+    its result as the range's partial result, or the job handle of a part the provider accepted."""
+    bucket = deps.settings.results_bucket
+    part = DocumentPart(body if body is not None else deps.store.get(bucket, item.piece_key or ""),
+                        item.media_type or "", item.filename or "", 0, item.page_count, list(item.page_sizes))
+    ask = OcrRequest(languages=parse_languages(state.request.languages))
+    outcome = with_retries(lambda: provider.submit(part, ask), settings)
+    remember_balance(deps, name, outcome)
+    if isinstance(outcome, JobHandle):
+        deps.store.put_json(bucket, range_handle_key(deps, state, item.index), outcome.model_dump(mode="json"))
+    else:
+        store_range(deps, state, item.index, outcome, {int(k): v for k, v in item.notes.items()})
+    return outcome
 
 
 def plan_ranges(state: JobState, deps: Deps, data: bytes, info: InputInfo) -> FanOut:
@@ -319,7 +400,8 @@ def plan_ranges(state: JobState, deps: Deps, data: bytes, info: InputInfo) -> Fa
     deps.store.put_json(bucket, key, items)
     logging.getLogger(__name__).info("job %s: %d pages fan out over %d ranges of %d", state.request.job_id,
                                      info.page_count, len(ranges), plan.range_pages)
-    return FanOut(range_pages=plan.range_pages, ranges=len(ranges), items_key=key)
+    return FanOut(range_pages=plan.range_pages, ranges=len(ranges), items_key=key,
+                  concurrency=deps.settings.range_concurrency)
 
 
 def range_key(deps: Deps, state: JobState, index: int) -> str:
@@ -328,20 +410,21 @@ def range_key(deps: Deps, state: JobState, index: int) -> str:
 
 
 def range_parts(state: JobState, deps: Deps) -> list[PartState]:
-    """A fanned-out document's ranges as parts whose results are their partial results."""
+    """A fanned-out document's ranges (from its items file) as parts whose results are their partial results."""
     assert state.fan_out is not None
-    size = state.fan_out.range_pages
-    return [PartState(index=i, first_page=first, page_count=min(size, state.page_count - first),
-                      result_key=range_key(deps, state, i))
-            for i, first in enumerate(range(0, state.page_count, size))]
+    items = json.loads(deps.store.get(deps.settings.results_bucket, state.fan_out.items_key))
+    return [PartState(index=item.index, first_page=item.first_page, page_count=item.page_count,
+                      result_key=range_key(deps, state, item.index))
+            for item in (PageRangeItem.model_validate(i) for i in items)]
 
 
-def store_range(deps: Deps, state: JobState, index: int, result: ProviderResult) -> str:
-    """A range's partial result (its pages numbered within the range), stored as a part's work file."""
-    return _store_part(deps, state, index, result, {})
+def store_range(deps: Deps, state: JobState, index: int, result: ProviderResult,
+                notes: dict[int, list[PageWarning]] | None = None) -> str:
+    """A range's partial result (its pages and notes numbered within the range), stored as a part's work file."""
+    return _store_part(deps, state, index, result, notes or {})
 
 
-def _remember_balance(deps: Deps, name: ProviderName, outcome: ProviderResult | JobHandle) -> None:
+def remember_balance(deps: Deps, name: ProviderName, outcome: ProviderResult | JobHandle) -> None:
     """Keep the balance a provider reported with its answer (pdfocr.org's pages, pdfmage's money)."""
     credits = outcome.credits if isinstance(outcome, ProviderResult) else None
     if credits is not None and credits.remaining is not None:
@@ -377,7 +460,7 @@ def poll(state: JobState, deps: Deps) -> JobState:
             if part.result_key is None and part.handle is not None:
                 handle = part.handle
                 outcome = with_retries(lambda handle=handle: provider.poll(handle), settings)
-                _remember_balance(deps, name, outcome)
+                remember_balance(deps, name, outcome)
                 part = _part_state(deps, state, part.index, part.first_page, part.page_count, outcome, {})
                 finished += part.page_count if part.result_key is not None else 0
             parts.append(part)
@@ -515,8 +598,6 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
     notes: dict[int, list[PageWarning]] = {}
     for _, part_notes in loaded:
         notes.update(part_notes)
-    from ocrflow.providers.base import DocumentPart
-
     shells = [DocumentPart(b"", state.media_type, "", p.first_page, p.page_count) for p in state.parts]
     data, info = source_doc.data, source_doc.info
     merged = merge_results(shells, [result for result, _ in loaded], notes, info)

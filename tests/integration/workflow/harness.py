@@ -5,6 +5,7 @@ hand-over, Catch → fail) - against moto's S3 and DynamoDB (jobs and tenants ta
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from ocrflow.errors import OcrflowError
@@ -98,19 +99,28 @@ def wait_in_state_machine(state: JobState, deps: Deps, remaining: Remaining | No
     return finalize(state, deps)
 
 
-def run_ranges(state: JobState, deps: Deps, remaining: Remaining | None = None) -> None:
-    """The Distributed Map: the items file read from S3, each range one call (its input as JSON)."""
+def run_ranges(state: JobState, deps: Deps, remaining: Remaining | None = None, side_by_side: bool = False) -> None:
+    """The Distributed Map: the items file read from S3, each range one call (its input as JSON) under the
+    Map's Retry - one after another, or `side_by_side`: `fan_out.concurrency` at a time (MaxConcurrencyPath)."""
     assert state.fan_out is not None
     items = json.loads(deps.store.get(deps.settings.results_bucket, state.fan_out.items_key))
-    for item in items:
+
+    def one(item: dict) -> None:
         for attempt in range(RANGE_ATTEMPTS):
             try:
                 ocr_range(JobState.model_validate_json(state.model_dump_json()), PageRangeItem(**item), deps,
                           remaining)
-                break
+                return
             except OcrflowError as exc:
                 if type(exc).__name__ not in RANGE_RETRIED or attempt == RANGE_ATTEMPTS - 1:
                     raise RangesFailed("The specified tolerated failure threshold was exceeded") from exc
+
+    if not side_by_side:
+        for item in items:
+            one(item)
+        return
+    with ThreadPoolExecutor(max_workers=state.fan_out.concurrency) as pool:
+        list(pool.map(one, items))
 
 
 def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3, remaining: Remaining | None = None) -> JobSummary:
