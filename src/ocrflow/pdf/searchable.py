@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import zlib
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
@@ -20,7 +21,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 from PIL import Image, ImageOps
 
-from ocrflow.document import Document, TextSource
+from ocrflow.document import Document, Page, TextSource
 from ocrflow.errors import DamagedImageError, DamagedPdfError, PasswordProtectedError
 from ocrflow.inputs.inspection import InputInfo, MediaType
 from ocrflow.pdf.page_geometry import DisplayFrame, normalize_rotation
@@ -35,11 +36,14 @@ MIN_PAGE_PT = 3.0
 logging.getLogger("img2pdf").setLevel(logging.ERROR)
 
 
-def build_searchable_pdf(source: bytes, info: InputInfo, document: Document, out: BinaryIO | Path) -> None:
-    """Write the searchable PDF of `source` to `out` (a path or a binary file object)."""
+def build_searchable_pdf(source: bytes, info: InputInfo, document: Document | Iterable[Page],
+                         out: BinaryIO | Path) -> None:
+    """Write the searchable PDF of `source` to `out` (a path or a binary file object), from the document's
+    pages - or pages streamed in one at a time (a fanned-out document's merge: never every page at once)."""
+    pages = document.pages if isinstance(document, Document) else document
     with _open_base(source, info) as pdf:
         font = None
-        for page_doc in document.pages:
+        for page_doc in pages:
             if page_doc.text_source is TextSource.PDF or page_doc.index >= len(pdf.pages):
                 continue
             page = pdf.pages[page_doc.index]

@@ -70,27 +70,28 @@ def merge_results(parts: list[DocumentPart], results: list[ProviderResult],
     for part, result in zip(parts, results, strict=True):
         for local in range(part.page_count):
             index = part.first_page + local
-            page = result.pages[local] if local < len(result.pages) else _missing_page(part, local)
+            page = result.pages[local] if local < len(result.pages) else missing_page(part, local)
             update: dict = {"index": index, "warnings": notes.get(index, []) + page.warnings}
             if info is not None and index < info.page_count:
                 update["rotation"] = info.pages[index].rotation  # the source page's /Rotate
             pages.append(page.model_copy(update=update))
         raw.extend(result.raw)
     pdfs = [r.searchable_pdf for r in results]
-    searchable = _concatenate(pdfs) if all(pdfs) else None
-    return ProviderOutcome(pages=pages, searchable_pdf=searchable, raw=raw, credits=_sum_credits(results),
+    searchable = concatenate_pdfs(pdfs) if all(pdfs) else None
+    return ProviderOutcome(pages=pages, searchable_pdf=searchable, raw=raw,
+                           credits=sum_credits([r.credits for r in results if r.credits is not None]),
                            engine=next((r.engine for r in results if r.engine), None), parts=len(parts))
 
 
-def _missing_page(part: DocumentPart, local: int) -> Page:
+def missing_page(part: DocumentPart, local: int) -> Page:
     width, height, unit = part.page_sizes[local] if local < len(part.page_sizes) else (1.0, 1.0, "unknown")
     return Page(index=local, width=width, height=height, unit=unit, text_source=TextSource.OCR, text="",
                 warnings=[PageWarning(code=WarningCode.PAGE_FAILED,
                                           message="the provider returned nothing for this page")])
 
 
-def _sum_credits(results: list[ProviderResult]) -> Credits | None:
-    reported = [r.credits for r in results if r.credits is not None]
+def sum_credits(reported: list[Credits]) -> Credits | None:
+    """The credits the parts reported, as one: used summed, the least remaining."""
     if not reported:
         return None
     remaining = [c.remaining for c in reported if c.remaining is not None]
@@ -98,7 +99,7 @@ def _sum_credits(results: list[ProviderResult]) -> Credits | None:
                    remaining=min(remaining) if remaining else None)
 
 
-def _concatenate(pdfs: list[bytes | None]) -> bytes | None:
+def concatenate_pdfs(pdfs: list[bytes | None]) -> bytes | None:
     if len(pdfs) == 1:
         return pdfs[0]
     merged = pikepdf.new()

@@ -40,6 +40,7 @@ from ocrflow.providers.splitting import plan_parts, slice_pages
 from ocrflow.service import assemble, embedded_provider
 from ocrflow.workflow.credits import CreditLedger, FreeLedger
 from ocrflow.workflow.jobs import JobRepository
+from ocrflow.workflow.merge import merge_stored_parts
 from ocrflow.workflow.models import (
     FanOut,
     JobRequest,
@@ -581,6 +582,9 @@ def finalize(state: JobState, deps: Deps) -> JobSummary:
                 job_id=state.request.job_id, status=JobStatus.SUCCEEDED, tenant=state.request.tenant,
                 provider=state.request.provider), deps)
         state = state.model_copy(update={"parts": range_parts(state, deps)})
+        source = read_source(state.request, deps)
+        results, credits = merge_stored_parts(state, deps, state.parts, source.data, source.info, source_of(state))
+        return record_success(state, deps, results, credits)
     return finish(state, deps, [_load_part(deps, part) for part in state.parts], read_source(state.request, deps))
 
 
@@ -603,11 +607,8 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
     merged = merge_results(shells, [result for result, _ in loaded], notes, info)
     provider_info = ProviderInfo(name=request.provider, engine=merged.engine,
                                  languages=parse_languages(request.languages))
-    source = Source(media_type=state.media_type, bytes=state.size, sha256=state.sha256, page_count=state.page_count,
-                    filename=request.source.key.rsplit("/", 1)[-1], bucket=request.source.bucket,
-                    key=request.source.key, version_id=request.source.version_id)
     outcome = assemble(data, info, provider_info, merged.pages, credits=merged.credits,
-                       provider_pdf=merged.searchable_pdf, started_at=state.started_at, source=source)
+                       provider_pdf=merged.searchable_pdf, started_at=state.started_at, source=source_of(state))
     bucket = deps.settings.results_bucket
     keys = result_keys(deps.settings.results_prefix, request.tenant, request.job_id)
     wanted = set(request.outputs)
@@ -622,13 +623,28 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
         results["pdf"] = deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf")
     if merged.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
+    return record_success(state, deps, results, merged.credits)
+
+
+def source_of(state: JobState) -> Source:
+    """The document's source, as its results name it."""
+    request = state.request
+    return Source(media_type=state.media_type, bytes=state.size, sha256=state.sha256, page_count=state.page_count,
+                  filename=request.source.key.rsplit("/", 1)[-1], bucket=request.source.bucket,
+                  key=request.source.key, version_id=request.source.version_id)
+
+
+def record_success(state: JobState, deps: Deps, results: dict[str, str], credits: Credits | None) -> JobSummary:
+    """The results are written: drop the work files, end the job as succeeded (once), commit its credits - or,
+    when another path ended it first, remove these results and return what was recorded."""
+    request, bucket = state.request, deps.settings.results_bucket
     if any(part.result_key for part in state.parts):
         deps.store.delete_prefix(bucket, f"{deps.settings.work_prefix}{request.job_id}/")
     pages_used = state.page_count
     seconds = round((deps.now() - state.started_at).total_seconds(), 3)
     summary = JobSummary(job_id=request.job_id, status=JobStatus.SUCCEEDED, tenant=request.tenant,
                          provider=request.provider, pages=pages_used, seconds=seconds, results=results,
-                         credits_used=merged.credits.used if merged.credits else None)
+                         credits_used=credits.used if credits else None)
     settlement = {"action": "commit", "pages": pages_used, "provider": request.provider,
                   "cost": round(pages_used * state.cost_per_page, 6)}
     if not deps.jobs.end(summary, settlement):  # ended first: by the sweeper (past its deadline) or a retry

@@ -39,6 +39,12 @@ class ObjectStore:
                            ServerSideEncryption="AES256")
         return f"s3://{bucket}/{key}"
 
+    def put_file(self, bucket: str, key: str, path: str, content_type: str) -> str:
+        """Upload a file in parts (boto3's managed transfer): a large result is never held in memory whole."""
+        self.s3.upload_file(path, bucket, key, ExtraArgs={"ContentType": content_type,
+                                                          "ServerSideEncryption": "AES256"})
+        return f"s3://{bucket}/{key}"
+
     def put_json(self, bucket: str, key: str, value: Any) -> str:
         return self.put(bucket, key, json.dumps(value).encode(), "application/json")
 
