@@ -117,6 +117,7 @@ bench: $(STAMP) local-tools
 	$(MAKE) -C bench run
 	$(PY) bench/pipeline_figures.py | tee bench/results/pipeline.txt
 	$(PY) bench/cost_model.py | tee bench/results/cost.txt
+	$(PY) bench/fanout.py | tee bench/results/fanout.txt
 	$(PY) bench/local_stack.py 60 5 | tee bench/results/local-stack.txt
 
 clean:
