@@ -32,6 +32,8 @@ class DeploymentConfig(BaseModel):
     range_pages: int | None = Field(default=None, gt=0, description="Pages per range of a fanned-out document "
                                     "(unset: ~30 s of OCR at the measured cost per page)")
     range_concurrency: int = Field(default=100, gt=0, description="Ranges of one document OCRed at once")
+    range_seconds: float = Field(default=30, gt=0, description="Estimated OCR time of one range: shorter ranges "
+                                 "finish a long document sooner, longer ones cost less per page (fewer calls)")
     seconds_per_page: float | None = Field(default=None, gt=0, description="The embedded engine's wall seconds "
                                            "per page on a 2,048 MB function, if measured on your own documents")
     alarm_email: str | None = None
@@ -64,6 +66,7 @@ class DeploymentConfig(BaseModel):
             "quotas": _text(ctx("quotas")), "embedded_fallback": _flag(ctx("embeddedFallback")),
             "provider_secrets": _pairs(ctx("providerSecrets")), "max_pages": ctx("maxPages"),
             "range_pages": ctx("rangePages"), "range_concurrency": ctx("rangeConcurrency"),
+            "range_seconds": ctx("rangeSeconds"),
             "seconds_per_page": ctx("secondsPerPage"),
         }
         return cls(**{k: v for k, v in values.items() if v is not None})
@@ -74,6 +77,7 @@ class DeploymentConfig(BaseModel):
         return RangePlan(seconds_per_page=self.seconds_per_page or MEASURED_EMBEDDED_SECONDS_PER_PAGE,
                          process_seconds=STEPS["process"][1], range_call_seconds=STEPS["range"][1],
                          merge_seconds=STEPS["finalize"][1], concurrency=self.range_concurrency,
+                         range_seconds=self.range_seconds,
                          fixed_range_pages=self.range_pages)
 
     @model_validator(mode="after")

@@ -216,6 +216,7 @@ def test_the_range_function_reads_and_writes_work_files_and_has_the_fan_out_numb
     assert range_fn["Properties"]["Timeout"] == 300 and range_fn["Properties"]["MemorySize"] == 2048
     env = range_fn["Properties"]["Environment"]["Variables"]
     assert env["OCRFLOW_RANGE_TIMEOUT_SECONDS"] == "300" and env["OCRFLOW_MAX_PAGES"] == "2000"
+    assert env["OCRFLOW_RANGE_SECONDS"] == "30" and env["OCRFLOW_RANGE_CONCURRENCY"] == "100"
     policies = json.dumps([p for p in template.find_resources("AWS::IAM::Policy").values()
                            if "RangeFunction" in json.dumps(p["Properties"]["Roles"])])
     assert '"/work/*"' in policies  # its pages and partial results; a REST part's provider secret

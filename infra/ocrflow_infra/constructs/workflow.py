@@ -66,6 +66,7 @@ class Workflow(Construct):
             "OCRFLOW_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
             # the fan-out's numbers (ocrflow.workflow.page_ranges), checked at synth (DeploymentConfig)
             "OCRFLOW_MAX_PAGES": str(config.max_pages), "OCRFLOW_RANGE_CONCURRENCY": str(config.range_concurrency),
+            "OCRFLOW_RANGE_SECONDS": str(config.range_seconds),
             "OCRFLOW_PROCESS_TIMEOUT_SECONDS": str(STEPS["process"][1]),
             "OCRFLOW_RANGE_TIMEOUT_SECONDS": str(STEPS["range"][1]),
             "OCRFLOW_MERGE_TIMEOUT_SECONDS": str(STEPS["finalize"][1]),
