@@ -156,8 +156,11 @@ def merge_in_subprocess(state_file: Path, deps) -> dict:  # noqa: ANN001
         summary = finalize(state, deps)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        sizes = {kind: deps.store.s3.head_object(Bucket=uri.split("/", 3)[2], Key=uri.split("/", 3)[3])[
+            "ContentLength"] / 1e6 for kind, uri in summary.results.items()}
         os.write(write, json.dumps({"merge_wall": wall, "merge_cpu": cpu, "status": summary.status.value,
-                                    "merge_peak_mb": peak / 1024, "baseline_mb": base / 1024}).encode())
+                                    "merge_peak_mb": peak / 1024, "baseline_mb": base / 1024,
+                                    "json_mb": sizes.get("json", 0), "pdf_mb": sizes.get("pdf", 0)}).encode())
         os._exit(0)
     os.close(write)
     with os.fdopen(read) as pipe:
@@ -226,11 +229,12 @@ def main() -> int:
              f"{RANGE_SAMPLE} real pages: {sample['wall_per_page']:.2f} s wall, {per_page:.2f} CPU-s per page "
              f"(this machine, 2 cores, shared)", "",
              f"{'pages':>6} {'MB':>6} {'ranges':>6} {'split s (CPU)':>13} {'merge s (CPU)':>13} "
-             f"{'merge peak RSS MB':>17} {'of it at start':>14}"]
+             f"{'merge peak RSS MB':>17} {'of it at start':>14} {'document.json MB':>16} {'PDF MB':>7}"]
     for pages, m in measured.items():
         lines.append(f"{pages:>6} {m['bytes'] / 1e6:>6.1f} {m['ranges']:>6} {m['split_wall']:>6.1f} "
                      f"({m['split_cpu']:>4.1f}) {m['merge_wall']:>6.1f} ({m['merge_cpu']:>4.1f}) "
-                     f"{m['merge_peak_mb']:>17.0f} {m['baseline_mb']:>14.0f}")
+                     f"{m['merge_peak_mb']:>17.0f} {m['baseline_mb']:>14.0f} {m['json_mb']:>16.1f} "
+                     f"{m['pdf_mb']:>7.1f}")
     lines += ["", f"latency model on AWS (range {plan.range_pages} pages, {plan.concurrency} at a time; CPU time "
               f"scaled to the functions' vCPU; + {COLD_START_S:g} s cold start per range wave, "
               f"{SFN_OVERHEAD_S:g} s Step Functions)",

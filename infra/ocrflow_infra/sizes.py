@@ -8,3 +8,7 @@ STEPS = {  # step -> (memory MB, timeout s)
     "notify": (256, 300),  # webhook delivery with back-off: minutes at most
     "sweep": (256, 120),  # every minute: fails the running jobs past their deadline (a few queries and writes)
 }
+
+#: /tmp beyond Lambda's default 512 MB: the merge of a long document writes its pages, document.json and the
+#: searchable PDF there before uploading them (a few hundred MB for 2,000 dense pages); $0.0000000309 per GB-s
+EPHEMERAL_MB = {"finalize": 4096}

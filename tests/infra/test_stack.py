@@ -214,6 +214,8 @@ def test_the_range_function_reads_and_writes_work_files_and_has_the_fan_out_numb
     functions = template.find_resources("AWS::Lambda::Function")
     (range_fn,) = [f for f in functions.values() if f["Properties"].get("Description", "").endswith(": range")]
     assert range_fn["Properties"]["Timeout"] == 300 and range_fn["Properties"]["MemorySize"] == 2048
+    (finalize,) = [f for f in functions.values() if f["Properties"].get("Description", "").endswith(": finalize")]
+    assert finalize["Properties"]["EphemeralStorage"] == {"Size": 4096}  # the merge's scratch files
     env = range_fn["Properties"]["Environment"]["Variables"]
     assert env["OCRFLOW_RANGE_TIMEOUT_SECONDS"] == "300" and env["OCRFLOW_MAX_PAGES"] == "2000"
     assert env["OCRFLOW_RANGE_SECONDS"] == "30" and env["OCRFLOW_RANGE_CONCURRENCY"] == "100"

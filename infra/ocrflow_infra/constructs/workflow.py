@@ -15,7 +15,7 @@ Distributed Map) run in Standard.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
@@ -30,7 +30,7 @@ from constructs import Construct
 from ocrflow_infra.config import REPO, DeploymentConfig
 from ocrflow_infra.constructs.storage import Storage
 from ocrflow_infra.nag import acknowledge, arn_token
-from ocrflow_infra.sizes import STEPS
+from ocrflow_infra.sizes import EPHEMERAL_MB, STEPS
 
 #: errors worth another try, named as the Lambda error types the handlers raise
 TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "Lambda.TooManyRequestsException",
@@ -131,6 +131,7 @@ class Workflow(Construct):
             architecture=lambda_.Architecture.X86_64,
             handler="app.handler", code=lambda_.Code.from_asset(str(REPO / "functions" / step)), layers=[self.layer],
             memory_size=memory, timeout=Duration.seconds(timeout), environment=environment,
+            ephemeral_storage_size=Size.mebibytes(EPHEMERAL_MB.get(step, 512)),
             tracing=lambda_.Tracing.ACTIVE, log_group=log_group, description=f"ocrflow workflow step: {step}",
         )
 
