@@ -63,6 +63,7 @@ from cost_model import (  # noqa: E402 - found through the path above
     SFN_STANDARD_TRANSITION,
     RequestCounter,
 )
+from ocrflow_infra import sizes  # noqa: E402
 from ocrflow_infra.sizes import STEPS  # noqa: E402
 
 from ocrflow.workflow.page_ranges import (  # noqa: E402 - the plan's s/page: 1.07 CPU-s on 1.16 vCPU
@@ -90,6 +91,9 @@ MAP_START_S = 1.0  # the Distributed Map reads its items file and starts a wave 
 PARENT_TRANSITIONS = 5
 CHILD_TRANSITIONS = 3
 NOTIFY_S = 0.1  # the notify call of a job without a webhook (256 MB)
+#: Lambda's /tmp beyond the free 512 MB (us-east-1; not in cost_model.py's prices): finalize's, infra's EPHEMERAL_MB
+EPHEMERAL_GB_SECOND = 0.0000000309
+FINALIZE_EXTRA_TMP_GB = (getattr(sizes, "EPHEMERAL_MB", {}).get("finalize", 512) - 512) / 1024
 TARGETS = {1000: 90.0, 2000: 150.0}  # seconds, upload to results
 LONGEST_CALL_TARGET = 300.0
 COST_RATIO_TARGET = 1.15
@@ -639,7 +643,8 @@ def report(say, first: dict, results: dict, files: dict, imports: dict, sizes: l
 
     say(f"5. AWS cost per 1,000 documents (bench/cost_model.py's us-east-1 prices, {PRICES_AS_OF}): Lambda GB-s "
         "from the model's durations (cold starts billed), requests counted per call (one range's x ranges, + the "
-        f"Map's read of the items file), Standard transitions {PARENT_TRANSITIONS} + {CHILD_TRANSITIONS} per "
+        f"Map's read of the items file), finalize's {FINALIZE_EXTRA_TMP_GB:.1f} GB of /tmp over the free 512 MB, "
+        f"Standard transitions {PARENT_TRANSITIONS} + {CHILD_TRANSITIONS} per "
         "range (child: start, OcrRange, end); the one-call path: pages x its s/page x 2 GB, requests of the "
         f"{ONE_CALL_PAGES}-page one-call document")
     say(f"{'pages':>6} {'pages as':<14} {'path':<8} {'λ calls':>7} {'GB-s':>8} {'trans.':>6} {'S3 w/r':>8} "
@@ -655,6 +660,7 @@ def report(say, first: dict, results: dict, files: dict, imports: dict, sizes: l
             range_gbs = sum(cold["range"] + range_s_page * n for n in range_sizes(pages, r["range_pages"])) * gb
             gbs = (lat["split"] + lat["merge"]) * gb + range_gbs + NOTIFY_S * STEPS["notify"][0] / 1024
             fan = {"calls": len(calls), "gbs": gbs, "trans": PARENT_TRANSITIONS + CHILD_TRANSITIONS * r["ranges"],
+                   "tmp_gbs": FINALIZE_EXTRA_TMP_GB * lat["merge"],
                    "s3w": sum(c["s3_writes"] for c in calls), "s3r": sum(c["s3_reads"] for c in calls) + 1,
                    "wru": sum(c["wru"] for c in calls), "rru": sum(c["rru"] for c in calls)}
             one = {"calls": 1, "gbs": pages * range_s_page * gb, "trans": 0, "s3w": oc["s3_writes"],
@@ -683,7 +689,9 @@ def grown_mb(r: dict, call: str) -> float:
 
 
 def priced(u: dict) -> dict[str, float]:
-    return cost(u["calls"], u["gbs"], u["trans"], u["s3w"], u["s3r"], u["wru"], u["rru"])
+    priced = cost(u["calls"], u["gbs"], u["trans"], u["s3w"], u["s3r"], u["wru"], u["rru"])
+    priced["lambda"] += u.get("tmp_gbs", 0.0) * EPHEMERAL_GB_SECOND
+    return priced
 
 
 def range_sizes(pages: int, size: int) -> list[int]:
