@@ -4,8 +4,8 @@
 #                pdfocr|pdfmage|yandex: that provider only, REST ones through their fakes)
 #   make demo-cli the same samples through the command line only (no AWS parts)
 #   make test    the whole offline test suite
-#   make bench   speed / size / accuracy figures vs OCRmyPDF, the pipeline figures, the AWS cost model and the
-#                local stack's documents per minute (not part of make test)
+#   make bench   speed / size / accuracy figures vs OCRmyPDF, the pipeline figures, the AWS cost model, the
+#                fan-out's latency and cost, and the local stack's documents per minute (not part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
