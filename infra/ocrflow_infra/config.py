@@ -31,7 +31,8 @@ class DeploymentConfig(BaseModel):
     max_pages: int = Field(default=2000, gt=0, description="Most pages accepted in one document (OCRFLOW_MAX_PAGES)")
     range_pages: int | None = Field(default=None, gt=0, description="Pages per range of a fanned-out document "
                                     "(unset: ~30 s of OCR at the measured cost per page)")
-    range_concurrency: int = Field(default=100, gt=0, description="Ranges of one document OCRed at once")
+    range_concurrency: int = Field(default=200, gt=0, description="Ranges of one document OCRed at once (the "
+                                   "page limit's ranges in one wave; mind the account's Lambda concurrency)")
     range_seconds: float = Field(default=30, gt=0, description="Estimated OCR time of one range: shorter ranges "
                                  "finish a long document sooner, longer ones cost less per page (fewer calls)")
     seconds_per_page: float | None = Field(default=None, gt=0, description="The embedded engine's wall seconds "

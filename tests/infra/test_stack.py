@@ -218,7 +218,7 @@ def test_the_range_function_reads_and_writes_work_files_and_has_the_fan_out_numb
     assert finalize["Properties"]["EphemeralStorage"] == {"Size": 4096}  # the merge's scratch files
     env = range_fn["Properties"]["Environment"]["Variables"]
     assert env["OCRFLOW_RANGE_TIMEOUT_SECONDS"] == "300" and env["OCRFLOW_MAX_PAGES"] == "2000"
-    assert env["OCRFLOW_RANGE_SECONDS"] == "30" and env["OCRFLOW_RANGE_CONCURRENCY"] == "100"
+    assert env["OCRFLOW_RANGE_SECONDS"] == "30" and env["OCRFLOW_RANGE_CONCURRENCY"] == "200"
     policies = json.dumps([p for p in template.find_resources("AWS::IAM::Policy").values()
                            if "RangeFunction" in json.dumps(p["Properties"]["Roles"])])
     assert '"/work/*"' in policies  # its pages and partial results; a REST part's provider secret
@@ -227,7 +227,7 @@ def test_the_range_function_reads_and_writes_work_files_and_has_the_fan_out_numb
 
 def test_a_configuration_that_could_accept_documents_it_cannot_finish_is_refused_at_synth(tmp_path):
     with pytest.raises(ValueError, match="could accept documents it cannot finish"):
-        DeploymentConfig(layer_dir=tmp_path, range_concurrency=1)  # 63 ranges one after another
+        DeploymentConfig(layer_dir=tmp_path, range_concurrency=1)  # 112 ranges one after another
     with pytest.raises(ValueError, match="no range of pages fits one call"):
         DeploymentConfig(layer_dir=tmp_path, seconds_per_page=200)
     assert DeploymentConfig(layer_dir=tmp_path, range_concurrency=1, max_pages=100).max_pages == 100

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 #: work started in a call is estimated to take at most this fraction of the call's time
 SAFETY = 3.0
 
-#: the embedded engine's measured cost (docs/PERFORMANCE.md: 0.68-1.07 CPU-s per page, the worst for turned and
-#: grainy scans) on the 1.16 vCPU of a 2,048 MB function (Lambda: one vCPU per 1,769 MB): wall seconds per page
-MEASURED_EMBEDDED_SECONDS_PER_PAGE = round(1.07 / (2048 / 1769), 2)
+#: the embedded engine's measured cost on full real pages (bench/fanout.py, docs/PERFORMANCE.md: 1.87-1.98 CPU-s per
+#: page over five runs of 32-page ranges of the corpus' full 300-dpi scans; generated scans cost 0.68-1.07) on the
+#: 1.16 vCPU of a 2,048 MB function (Lambda: one vCPU per 1,769 MB): wall seconds per page
+MEASURED_CPU_SECONDS_PER_PAGE = 1.9
+MEASURED_EMBEDDED_SECONDS_PER_PAGE = round(MEASURED_CPU_SECONDS_PER_PAGE / (2048 / 1769), 2)
 
 #: the merge's (finalize's) wall seconds per page of a fanned-out document on 2,048 MB: its partial results read,
 #: the document and text assembled, the searchable PDF built from the upload (bench/fanout.py)
@@ -49,7 +51,7 @@ class RangePlan:
     range_call_seconds: float = 300.0
     range_seconds: float = 30.0
     one_call_seconds: float = 90.0
-    concurrency: int = 100
+    concurrency: int = 200
     merge_seconds: float = 900.0
     fixed_range_pages: int | None = None
 

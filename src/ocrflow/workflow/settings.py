@@ -59,7 +59,7 @@ class WorkflowSettings(BaseSettings):
     range_pages: int | None = Field(default=None, gt=0, description="Pages per range of a fanned-out document "
                                     "(and documents above it fan out); unset: from range_seconds and the "
                                     "measured cost per page")
-    range_concurrency: int = Field(default=100, gt=0, description="Ranges of one document OCRed at once (the "
+    range_concurrency: int = Field(default=200, gt=0, description="Ranges of one document OCRed at once (the "
                                    "state machine's Map MaxConcurrency)")
     notify_function: str | None = Field(default=None, description="The notify function, invoked asynchronously "
                                         "for the webhook of a job the one-call step ended")

@@ -155,7 +155,7 @@ def test_a_call_short_of_time_starts_no_ocr_and_the_job_ends_as_timeout_with_cre
 def test_a_document_that_fits_one_call_but_not_the_time_left_fans_out_instead(tables, six_pages, engine_calls):
     calls, _ = engine_calls
     TenantDirectory(tables[2]).create("acme", credits=CREDITS)
-    deps = deps_for(tables, Clock())  # 6 pages fit one fresh call (97 pages, 90 s, at the measured cost)
+    deps = deps_for(tables, Clock())  # 6 pages fit one fresh call (54 pages, 90 s, at the measured cost)
     request = upload(tables, deps, "retry.pdf", six_pages, tenant="acme")
     handed: list[JobState] = []
     deps.hand_over = handed.append
