@@ -66,10 +66,12 @@ from cost_model import (  # noqa: E402 - found through the path above
 from ocrflow_infra import sizes  # noqa: E402
 from ocrflow_infra.sizes import STEPS  # noqa: E402
 
-from ocrflow.workflow.page_ranges import (  # noqa: E402 - the plan's s/page: 1.07 CPU-s on 1.16 vCPU
+from ocrflow.workflow.page_ranges import (  # noqa: E402 - the plan's s/page: 1.9 CPU-s on 1.16 vCPU
     MEASURED_EMBEDDED_SECONDS_PER_PAGE as MEASURED_S_PAGE,
 )
 from ocrflow.workflow.page_ranges import RangePlan  # noqa: E402
+
+CONCURRENCY = RangePlan(seconds_per_page=MEASURED_S_PAGE).concurrency  # the deployment's rangeConcurrency
 
 CORPUS = Path("/work/shared/corpus/real")
 PAGES = ("linn", "unlv_8087_054", "unlv_8071_093")  # the corpus's full 300-dpi pages (letter size)
@@ -589,7 +591,7 @@ def report(say, first: dict, results: dict, files: dict, imports: dict, sizes: l
         f"(merge); every call cold: Lambda start {LAMBDA_INIT_S} s + handler import (" +
         ", ".join(f"{k} {v:.2f} s" for k, v in imports.items()) + f"); S3 event to the call {EVENT_TO_LAMBDA_S} s; "
         f"{SFN_STATE_S} s per Step Functions state on the path (ProviderDone?, OcrRanges, the child's "
-        f"{CHILD_TRANSITIONS}, Finalize), {MAP_START_S} s to start a wave of the Map; range_concurrency 100")
+        f"{CHILD_TRANSITIONS}, Finalize), {MAP_START_S} s to start a wave of the Map; range_concurrency {CONCURRENCY}")
     say(f"{'pages':>6} {'pages as':<14} {'path':<8} {'ranges':>6} {'split s':>7} {'slowest range s':>15} "
         f"{'merge s':>7} {'total s':>7} {'longest call s':>14} {'target':>10} {'met?':>5}  memory")
     one_call_s = cold["process"] + on_lambda(oc, "process", ocr_threads)
@@ -603,7 +605,7 @@ def report(say, first: dict, results: dict, files: dict, imports: dict, sizes: l
             r = results[kind, pages]
             if not merged(kind, pages):
                 continue
-            waves = math.ceil(r["ranges"] / 100)
+            waves = math.ceil(r["ranges"] / CONCURRENCY)
             split = cold["process"] + on_lambda(r["split"], "process")
             slowest = cold["range"] + range_s_page * r["range_pages"]  # every range alike: the same real pages
             merge = cold["finalize"] + on_lambda(r["merge"], "finalize")
@@ -634,10 +636,11 @@ def report(say, first: dict, results: dict, files: dict, imports: dict, sizes: l
         lat, count = latency[kind, pages], len(calibrated.ranges(pages))
         slowest = cold["range"] + range_s_page * calibrated.range_pages
         base = EVENT_TO_LAMBDA_S + lat["split"] + (2 + CHILD_TRANSITIONS + 1) * SFN_STATE_S + lat["merge"]
-        at_100 = base + math.ceil(count / 100) * (MAP_START_S + slowest)
+        at_100 = base + math.ceil(count / CONCURRENCY) * (MAP_START_S + slowest)
         say(f"   what if: ranges sized by the measured {range_s_page:.2f} s/page ({calibrated.range_pages} pages): "
             f"{pages:,} pages ({label[kind]}) = {count} ranges, slowest {slowest:.1f} s, total {at_100:.1f} s at "
-            f"range_concurrency 100 ({math.ceil(count / 100)} wave(s)), {base + MAP_START_S + slowest:.1f} s with "
+            f"range_concurrency {CONCURRENCY} ({math.ceil(count / CONCURRENCY)} wave(s)), "
+            f"{base + MAP_START_S + slowest:.1f} s with "
             f"all {count} at once; the merge stays {lat['merge']:.1f} s")
     say("")
 
