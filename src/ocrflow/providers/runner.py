@@ -46,6 +46,12 @@ def wait_for(provider: Provider, first: ProviderResult | JobHandle, settings: Pr
     return outcome
 
 
+def part_concurrency(provider: Provider, settings: ProviderSettings) -> int:
+    """How many parts of one document go to the provider at once: OCRFLOW_<NAME>_CONCURRENCY, else its
+    declared limit."""
+    return max(1, settings.concurrency or provider.limits.max_concurrency)
+
+
 def run_provider(provider: Provider, settings: ProviderSettings, data: bytes, info: InputInfo, filename: str,
                  request: OcrRequest, sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> ProviderOutcome:
     """OCR a document through a REST provider. Each part has `poll_deadline_seconds` for all of it: the
@@ -57,7 +63,7 @@ def run_provider(provider: Provider, settings: ProviderSettings, data: bytes, in
         first = with_retries(lambda: provider.submit(part, request), settings, sleep, clock=clock, deadline=deadline)
         return wait_for(provider, first, settings, sleep, clock=clock, deadline=deadline)
 
-    workers = min(len(parts), settings.concurrency or provider.limits.max_concurrency)
+    workers = min(len(parts), part_concurrency(provider, settings))
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"{provider.name}-part") as pool:
         results = list(pool.map(run_part, parts))
     return merge_results(parts, results, notes, info)

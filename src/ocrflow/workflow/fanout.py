@@ -129,7 +129,8 @@ def _send_part(state: JobState, item: PageRangeItem, deps: Deps, remaining: Rema
             if left is not None and expected > left / SAFETY:
                 raise NotEnoughTimeError(f"range {item.index} ({item.page_count} pages to {name.value}) may take "
                                          f"longer than a third of the {left:.0f} s this call has left; not sent")
-            outcome = send_range_part(state, deps, name, provider, settings, item)
+            outcome = send_range_part(state, deps, name, provider, settings, item)  # a result is stored there
+        polled = False
         while isinstance(outcome, JobHandle):
             left = remaining() if remaining else None
             if left is not None and left < outcome.wait_seconds + POLL_MARGIN_SECONDS:
@@ -141,10 +142,11 @@ def _send_part(state: JobState, item: PageRangeItem, deps: Deps, remaining: Rema
             time.sleep(outcome.wait_seconds)
             outcome = with_retries(lambda handle=outcome: provider.poll(handle), settings)
             remember_balance(deps, name, outcome)
+            polled = True
             if isinstance(outcome, JobHandle):
                 deps.store.put_json(bucket, handle_key, outcome.model_dump(mode="json"))
-        if not deps.store.exists(bucket, range_key(deps, state, item.index)):
-            store_range(deps, state, item.index, outcome, {int(k): v for k, v in item.notes.items()})
+        if polled:
+            store_range(deps, state, item.index, outcome, item.notes)
     finally:
         provider.close()
 

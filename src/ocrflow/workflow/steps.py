@@ -34,7 +34,7 @@ from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider
 from ocrflow.providers.http import with_retries
 from ocrflow.providers.names import ProviderName
 from ocrflow.providers.registry import build_provider
-from ocrflow.providers.runner import merge_results
+from ocrflow.providers.runner import merge_results, part_concurrency
 from ocrflow.providers.settings import ProviderSettings
 from ocrflow.providers.splitting import plan_parts, slice_pages
 from ocrflow.service import assemble, embedded_provider
@@ -274,7 +274,7 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         provider.check_languages(languages)
         filename = state.request.source.key.rsplit("/", 1)[-1]
         planned, notes = plan_parts(data, info, provider.limits, filename)
-        concurrency = max(1, settings.concurrency or provider.limits.max_concurrency)
+        concurrency = part_concurrency(provider, settings)
         plan, per_page = deps.settings.range_plan, provider.limits.seconds_per_page
         if not plan.rest_fits_one_call([p.page_count for p in planned], concurrency, per_page,
                                        remaining() if remaining else None):
@@ -285,16 +285,14 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
                                   deps.settings)
             deps.quotas.take(name.value, requests=len(planned), pages=info.page_count)
             trial.sent = True
-            trial.fan_out = plan_part_ranges(state, deps, name, planned, notes, concurrency)
+            trial.fan_out, items = plan_part_ranges(state, deps, name, planned, notes, concurrency)
             # the first part is sent from here: a provider that refuses the document (no balance, a limit, its
             # credentials) does so now, and the route moves on before any range is started
-            first = PageRangeItem.model_validate(json.loads(deps.store.get(deps.settings.results_bucket,
-                                                                           trial.fan_out.items_key))[0])
+            first = items[0]
             try:
                 outcome = send_range_part(state, deps, name, provider, settings, first, planned[0].data)
             except OcrflowError:
-                deps.store.delete_prefix(deps.settings.results_bucket,
-                                         f"{deps.settings.work_prefix}{state.request.job_id}/")
+                deps.store.delete_prefix(deps.settings.results_bucket, _work_prefix(deps, state))
                 raise
             if isinstance(outcome, ProviderResult):
                 progress.add(first.page_count)
@@ -305,8 +303,8 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         parts = []
         # the parts go out side by side, as many at once as the provider allows (its declared limit, or its
         # OCRFLOW_<NAME>_CONCURRENCY): a 1 request/s provider like Yandex gets one at a time
-        workers = max(1, min(len(planned), settings.concurrency or provider.limits.max_concurrency))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{name.value}-part") as pool:
+        with ThreadPoolExecutor(max_workers=min(len(planned), concurrency), thread_name_prefix=f"{name.value}-part") \
+                as pool:
             outcomes = pool.map(lambda part: with_retries(lambda: provider.submit(part, ask), settings), planned)
             for index, (part, outcome) in enumerate(zip(planned, outcomes, strict=True)):
                 remember_balance(deps, name, outcome)
@@ -340,10 +338,10 @@ def check_finishable_rest(name: ProviderName, parts: int, part_pages: int, concu
 
 
 def plan_part_ranges(state: JobState, deps: Deps, name: ProviderName, planned: list[DocumentPart],
-                     notes: dict[int, list[PageWarning]], concurrency: int) -> FanOut:
+                     notes: dict[int, list[PageWarning]], concurrency: int) -> tuple[FanOut, list[PageRangeItem]]:
     """A REST provider's parts as the ranges of a fan-out: each part's body as it will be sent, and the list of
     them as the items file the Map reads, run `concurrency` at a time (the provider's limit)."""
-    bucket, prefix = deps.settings.results_bucket, f"{deps.settings.work_prefix}{state.request.job_id}/"
+    bucket, prefix = deps.settings.results_bucket, _work_prefix(deps, state)
     items = []
     for index, part in enumerate(planned):
         key = f"{prefix}range-{index:04d}.{part.filename.rsplit('.', 1)[-1] if '.' in part.filename else 'bin'}"
@@ -352,13 +350,22 @@ def plan_part_ranges(state: JobState, deps: Deps, name: ProviderName, planned: l
                       if part.first_page <= i < part.first_page + part.page_count}
         items.append(PageRangeItem(index=index, first_page=part.first_page, page_count=part.page_count,
                                    piece_key=key, media_type=part.media_type, filename=part.filename,
-                                   page_sizes=list(part.page_sizes), notes=part_notes).model_dump(mode="json"))
-    key = f"{prefix}ranges.json"
-    deps.store.put_json(bucket, key, items)
+                                   page_sizes=list(part.page_sizes), notes=part_notes))
     logging.getLogger(__name__).info("job %s: %d pages fan out over %d parts to %s, %d at a time",
                                      state.request.job_id, state.page_count, len(planned), name.value, concurrency)
-    return FanOut(range_pages=max(p.page_count for p in planned), ranges=len(planned), items_key=key,
-                  provider=name.value, concurrency=concurrency)
+    return FanOut(range_pages=max(p.page_count for p in planned), ranges=len(planned),
+                  items_key=_store_items(deps, state, items), provider=name.value, concurrency=concurrency), items
+
+
+def _work_prefix(deps: Deps, state: JobState) -> str:
+    return f"{deps.settings.work_prefix}{state.request.job_id}/"
+
+
+def _store_items(deps: Deps, state: JobState, items: list[PageRangeItem]) -> str:
+    """The fan-out's ranges as the items file the state machine's Map reads (a JSON list); its key."""
+    key = f"{_work_prefix(deps, state)}ranges.json"
+    deps.store.put_json(deps.settings.results_bucket, key, [item.model_dump(mode="json") for item in items])
+    return key
 
 
 def range_handle_key(deps: Deps, state: JobState, index: int) -> str:
@@ -379,7 +386,7 @@ def send_range_part(state: JobState, deps: Deps, name: ProviderName, provider: P
     if isinstance(outcome, JobHandle):
         deps.store.put_json(bucket, range_handle_key(deps, state, item.index), outcome.model_dump(mode="json"))
     else:
-        store_range(deps, state, item.index, outcome, {int(k): v for k, v in item.notes.items()})
+        store_range(deps, state, item.index, outcome, item.notes)
     return outcome
 
 
@@ -389,19 +396,17 @@ def plan_ranges(state: JobState, deps: Deps, data: bytes, info: InputInfo) -> Fa
     of ranges as the items file the state machine's Map reads."""
     plan = deps.settings.range_plan
     ranges = plan.ranges(info.page_count)
-    bucket, prefix = deps.settings.results_bucket, f"{deps.settings.work_prefix}{state.request.job_id}/"
+    bucket, prefix = deps.settings.results_bucket, _work_prefix(deps, state)
     pieces: dict[int, str] = {}
     if info.media_type is MediaType.PDF:
         for r, body in zip(ranges, slice_pages(data, [(r.first_page, r.page_count) for r in ranges]), strict=True):
             pieces[r.index] = f"{prefix}range-{r.index:04d}.pdf"
             deps.store.put(bucket, pieces[r.index], body, "application/pdf")
     items = [PageRangeItem(index=r.index, first_page=r.first_page, page_count=r.page_count,
-                           piece_key=pieces.get(r.index)).model_dump(mode="json") for r in ranges]
-    key = f"{prefix}ranges.json"
-    deps.store.put_json(bucket, key, items)
+                           piece_key=pieces.get(r.index)) for r in ranges]
     logging.getLogger(__name__).info("job %s: %d pages fan out over %d ranges of %d", state.request.job_id,
                                      info.page_count, len(ranges), plan.range_pages)
-    return FanOut(range_pages=plan.range_pages, ranges=len(ranges), items_key=key,
+    return FanOut(range_pages=plan.range_pages, ranges=len(ranges), items_key=_store_items(deps, state, items),
                   concurrency=deps.settings.range_concurrency)
 
 
