@@ -216,10 +216,10 @@ class Workflow(Construct):
         ranges.item_processor(call)
         return ranges
 
-    def _waiting_loop(self, scope: Construct, extra: sfn.Choice | None = None) -> tuple[sfn.Choice, list[sfn.State]]:
-        """ProviderDone? -> Wait -> Poll (or Resubmit) -> ... -> Finalize -> Notify; any step failing for good ->
-        Fail -> Notify -> JobFailed. Built in `scope`, once per state machine. Returns the first state and the
-        tasks whose failures go to Fail."""
+    def _waiting_loop(self, scope: Construct) -> tuple[sfn.Choice, sfn.State, sfn.State]:
+        """ProviderDone? -> Wait -> Poll (or Resubmit) -> ... -> Finalize -> Notify -> JobSucceeded; any step
+        failing for good -> Fail -> Notify -> JobFailed. Built in `scope`, once per state machine. Returns the
+        first state (each machine adds its own ways out of it), Finalize, and the Fail step for their Catch."""
         poll = self._invoke(scope, "poll", {"state.$": "$.job.state"}, result_path="$.job")
         # a provider that failed the job while polled hands it to the next one on the job's route
         resubmit = self._invoke(scope, "submit", {"state.$": "$.job.state"}, result_path="$.job", name="Resubmit")
@@ -230,36 +230,43 @@ class Workflow(Construct):
                           error_path="$.summary.error.code")
         record_failure.next(self._notify(scope, "NotifyFailure", failed))
         wait = sfn.Wait(scope, "WaitForProvider", time=sfn.WaitTime.seconds_path("$.job.state.wait_seconds"))
-        done = sfn.Choice(scope, "ProviderDone?").when(sfn.Condition.boolean_equals("$.job.state.done", True),
-                                                       finalize)
-        return done, [poll, resubmit, finalize, wait, record_failure]
-
-    def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
-        """The Standard machine. Started by the process function with {"job": {"state": ...}} for a job that fans
-        out over page ranges, waits on its provider where no Express loop is deployed, or has waited there for
-        long (or, after a retried hand-over, one that is done already)."""
-        done, (poll, resubmit, finalize, wait, record_failure) = self._waiting_loop(self)
-        ranges = self._ranges(config)
-        done.when(sfn.Condition.is_present("$.job.state.fan_out.items_key"), ranges).when(
+        done = sfn.Choice(scope, "ProviderDone?").when(
+            sfn.Condition.boolean_equals("$.job.state.done", True), finalize).when(
             sfn.Condition.boolean_equals("$.job.state.resubmit", True), resubmit).otherwise(wait)
         wait.next(poll)
         poll.next(done)
         resubmit.next(done)
-        ranges.next(finalize)
-        for task in (resubmit, poll, finalize, ranges):
+        for task in (resubmit, poll, finalize):
             task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
-        finalize.next(self._notify(self, "NotifySuccess", sfn.Succeed(self, "JobSucceeded")))
-        log_group = logs.LogGroup(self, "StateMachineLogs", retention=retention(config.log_retention_days),
+        finalize.next(self._notify(scope, "NotifySuccess", sfn.Succeed(scope, "JobSucceeded")))
+        return done, finalize, record_failure
+
+    def _machine(self, name: str, definition: sfn.IChainable, kind: sfn.StateMachineType, timeout: Duration,
+                 config: DeploymentConfig) -> sfn.StateMachine:
+        """A state machine (JSONPath) with X-Ray and its whole log (no execution data: documents' details)."""
+        log_group = logs.LogGroup(self, f"{name}Logs", retention=retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
         machine = sfn.StateMachine(
-            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(done),
-            state_machine_type=sfn.StateMachineType.STANDARD, query_language=sfn.QueryLanguage.JSON_PATH,
-            timeout=Duration.seconds(config.job_deadline_seconds + 600), tracing_enabled=True,
+            self, name, definition_body=sfn.DefinitionBody.from_chainable(definition), state_machine_type=kind,
+            query_language=sfn.QueryLanguage.JSON_PATH, timeout=timeout, tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own step functions "
                     "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
                     [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
+        return machine
+
+    def _state_machine(self, config: DeploymentConfig) -> sfn.StateMachine:
+        """The Standard machine. Started by the process function with {"job": {"state": ...}} for a job that fans
+        out over page ranges, waits on its provider where no Express loop is deployed, or has waited there for
+        long (or, after a retried hand-over, one that is done already)."""
+        done, finalize, record_failure = self._waiting_loop(self)
+        ranges = self._ranges(config)
+        done.when(sfn.Condition.is_present("$.job.state.fan_out.items_key"), ranges)
+        ranges.next(finalize)
+        ranges.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        machine = self._machine("StateMachine", done, sfn.StateMachineType.STANDARD,
+                                Duration.seconds(config.job_deadline_seconds + 600), config)
         stack = Stack.of(self)
         bucket_id = stack.get_logical_id(self.results.node.default_child)
         execution = ('arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,'
@@ -279,7 +286,7 @@ class Workflow(Construct):
         like the process call's, so a repeated start starts nothing new). Express runs at least once: a repeated
         execution is absorbed by the steps' idempotency (finalize once, one webhook)."""
         scope = Construct(self, "Quick")
-        done, (poll, resubmit, finalize, wait, record_failure) = self._waiting_loop(scope)
+        done, _, record_failure = self._waiting_loop(scope)
         move = tasks.StepFunctionsStartExecution(
             scope, "MoveToStandard", state_machine=standard, associate_with_parent=False,
             name=sfn.JsonPath.format("{}-{}", sfn.JsonPath.string_at("$.job.state.request.job_id"),
@@ -291,26 +298,8 @@ class Workflow(Construct):
                        interval=Duration.seconds(1), max_attempts=3, backoff_rate=2.0)
         move.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
         move.next(moved)
-        done.when(sfn.Condition.boolean_equals("$.job.state.resubmit", True), resubmit).when(
-            sfn.Condition.boolean_equals("$.job.state.to_standard", True), move).otherwise(wait)
-        wait.next(poll)
-        poll.next(done)
-        resubmit.next(done)
-        for task in (resubmit, poll, finalize):
-            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
-        finalize.next(self._notify(scope, "NotifySuccess", sfn.Succeed(scope, "JobSucceeded")))
-        log_group = logs.LogGroup(self, "QuickStateMachineLogs", retention=retention(config.log_retention_days),
-                                  removal_policy=RemovalPolicy.DESTROY)
-        machine = sfn.StateMachine(
-            self, "QuickStateMachine", definition_body=sfn.DefinitionBody.from_chainable(done),
-            state_machine_type=sfn.StateMachineType.EXPRESS, query_language=sfn.QueryLanguage.JSON_PATH,
-            timeout=Duration.minutes(5), tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        acknowledge(machine, "IAM5", "Step Functions may invoke any version of its own step functions "
-                    "('<function arn>:*'); X-Ray and Logs delivery APIs have no resource-level permissions.",
-                    [f"Resource::{arn_token(fn)}:*" for fn in self.functions.values()] + ["Resource::*"])
-        return machine
+        done.when(sfn.Condition.boolean_equals("$.job.state.to_standard", True), move)
+        return self._machine("QuickStateMachine", done, sfn.StateMachineType.EXPRESS, Duration.minutes(5), config)
 
 
 def retention(days: int) -> logs.RetentionDays:
