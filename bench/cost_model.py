@@ -194,6 +194,19 @@ def handed_state(counter: RequestCounter, job_id: str) -> dict:
         raise AssertionError(f"no execution was started for job {job_id}")
 
 
+def handler_environment() -> dict[str, str]:
+    """The environment the handlers run with on moto: fake credentials, Powertools quiet, the deployment's
+    buckets and tables (tests/aws_resources.py)."""
+    from tests.aws_resources import IDEMPOTENCY_TABLE, JOBS_TABLE, RESULTS, TENANTS_TABLE, UPLOADS
+
+    return {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "ocrflow",
+            "POWERTOOLS_SERVICE_NAME": "ocrflow", "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true", "OCRFLOW_RESULTS_BUCKET": RESULTS, "OCRFLOW_JOBS_TABLE": JOBS_TABLE,
+            "OCRFLOW_TENANTS_TABLE": TENANTS_TABLE, "OCRFLOW_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+            "OCRFLOW_UPLOADS_BUCKET": UPLOADS}
+
+
 def measure() -> list[tuple[str, Usage]]:
     import boto3
     from moto import mock_aws
@@ -204,25 +217,9 @@ def measure() -> list[tuple[str, Usage]]:
     from ocrflow.providers.names import ProviderName
     from ocrflow.samples import build_sample, scan_set
     from ocrflow.workflow.runtime import deps_from_env
-    from tests.aws_resources import (
-        IDEMPOTENCY_TABLE,
-        JOBS_TABLE,
-        RESULTS,
-        TENANTS_TABLE,
-        UPLOADS,
-        create_buckets,
-        create_idempotency_table,
-        create_jobs_table,
-        create_tenants_table,
-    )
+    from tests.aws_resources import create_buckets, create_idempotency_table, create_jobs_table, create_tenants_table
 
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "POWERTOOLS_METRICS_NAMESPACE": "ocrflow", "POWERTOOLS_SERVICE_NAME": "ocrflow",
-                       "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
-                       "OCRFLOW_RESULTS_BUCKET": RESULTS,
-                       "OCRFLOW_JOBS_TABLE": JOBS_TABLE, "OCRFLOW_TENANTS_TABLE": TENANTS_TABLE,
-                       "OCRFLOW_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "OCRFLOW_UPLOADS_BUCKET": UPLOADS})
+    os.environ.update(handler_environment())
     one_page = build_sample(scan_set(1))
     ten_pages = build_sample(scan_set(10))
     measured = []
