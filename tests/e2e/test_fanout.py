@@ -11,8 +11,8 @@ import pytest
 from ocrflow.document import Document
 from ocrflow.local.api import api_key_for, wait_for_job
 from ocrflow.local.jobs import fetch_result, upload, wait_for_jobs
-from ocrflow.samples import PARAGRAPHS, PageSpec, SampleSpec, build_sample
 from ocrflow.service import run_ocr
+from tests.conftest import sections_pdf
 from tests.e2e.conftest import E2E_RANGE_PAGES
 from tests.e2e.test_local_stack import adobe_stack as adobe_stack  # noqa: F401 - a fixture
 from tests.e2e.test_local_stack import executions_for, results_listing, wait_for_executions
@@ -24,10 +24,8 @@ PAGES = 7
 
 @pytest.fixture(scope="module")
 def seven_pages() -> bytes:
-    """A 7-page scanned PDF of small pages (quick to OCR), each page titled with its number."""
-    return build_sample(SampleSpec("seven", "pdf", [
-        PageSpec([PARAGRAPHS[n % len(PARAGRAPHS)]], title=f"Section {n + 1}", width_in=4.5, height_in=3.0,
-                 dpi=200) for n in range(PAGES)]))
+    """A 7-page scanned PDF of small pages, each titled with its number."""
+    return sections_pdf(PAGES)
 
 
 def words_and_boxes(document: Document) -> list[list[tuple[str, tuple[float, ...]]]]:

@@ -12,13 +12,13 @@ import pytest
 from ocrflow.api.tenants import TenantDirectory
 from ocrflow.errors import OcrEngineError, ProviderUnavailableError
 from ocrflow.inputs.limits import InputLimits
-from ocrflow.samples import PARAGRAPHS, PageSpec, SampleSpec, build_sample
 from ocrflow.service import embedded_provider
 from ocrflow.workflow.fanout import ocr_range
 from ocrflow.workflow.models import JobState, PageRangeItem
 from ocrflow.workflow.process import process_upload
 from ocrflow.workflow.steps import finalize
 from tests.aws_resources import RESULTS
+from tests.conftest import sections_pdf
 from tests.integration.workflow.harness import (
     Clock,
     deps_for,
@@ -34,10 +34,8 @@ PAGES = 6
 
 @pytest.fixture(scope="module")
 def six_pages() -> bytes:
-    """A 6-page scanned PDF of small pages (quick to OCR), each with its own text."""
-    return build_sample(SampleSpec("six", "pdf", [
-        PageSpec([PARAGRAPHS[n % len(PARAGRAPHS)]], title=f"Section {n + 1}", width_in=4.5, height_in=3.0,
-                 dpi=200) for n in range(PAGES)]))
+    """A 6-page scanned PDF of small pages, each with its own text."""
+    return sections_pdf(PAGES)
 
 
 @pytest.fixture
