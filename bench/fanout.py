@@ -306,11 +306,10 @@ class Ctx:
 def worker(spec: dict) -> dict:
     """One document through the handlers on moto: the split (process), optionally range 0 for real, optionally
     the merge (finalize, notify) over copies of a stored partial result; each call's figures."""
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "POWERTOOLS_METRICS_NAMESPACE": "ocrflow", "POWERTOOLS_SERVICE_NAME": "ocrflow",
-                       "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
-                       "OCRFLOW_PROVIDER": "tesseract", "OCRFLOW_MAX_BYTES": str(spec["max_bytes"])})
+    from cost_model import handler_environment
+
+    os.environ.update({**handler_environment(), "OCRFLOW_PROVIDER": "tesseract",
+                       "OCRFLOW_MAX_BYTES": str(spec["max_bytes"])})
     import logging
     import warnings
 
@@ -318,10 +317,7 @@ def worker(spec: dict) -> dict:
     from moto import mock_aws
 
     from tests.aws_resources import (
-        IDEMPOTENCY_TABLE,
-        JOBS_TABLE,
         RESULTS,
-        TENANTS_TABLE,
         UPLOADS,
         create_buckets,
         create_idempotency_table,
@@ -331,9 +327,6 @@ def worker(spec: dict) -> dict:
 
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
-    os.environ.update({"OCRFLOW_RESULTS_BUCKET": RESULTS, "OCRFLOW_JOBS_TABLE": JOBS_TABLE,
-                       "OCRFLOW_TENANTS_TABLE": TENANTS_TABLE, "OCRFLOW_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
-                       "OCRFLOW_UPLOADS_BUCKET": UPLOADS})
     out: dict = {"pages": spec["pages"]}
     with mock_aws():
         from cost_model import Usage, handed_state
