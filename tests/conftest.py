@@ -29,3 +29,24 @@ def sections_pdf(pages: int) -> bytes:
     return build_sample(SampleSpec(f"sections-{pages}", "pdf", [
         PageSpec([PARAGRAPHS[n % len(PARAGRAPHS)]], title=f"Section {n + 1}", width_in=4.5, height_in=3.0,
                  dpi=200) for n in range(pages)]))
+
+
+def stamped_pdf(data: bytes, stamp: str, *, size: float = 8, pages: tuple[int, ...] = (0,),
+                at: tuple[float, float] = (24, 14)) -> bytes:
+    """`data` (a PDF) with a line of real text (Helvetica, `size` pt, at `at` from the page's bottom-left) drawn
+    over the given pages - a scan with a stamp, a Bates number or "Scanned by..." on it."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                    BaseFont=pikepdf.Name.Helvetica))
+        for index in pages:
+            page = pdf.pages[index]
+            name = page.add_resource(font, pikepdf.Name.Font, prefix="Stamp")
+            text = stamp.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            page.contents_add(pikepdf.Stream(pdf, f"BT {name} {size} Tf {at[0]} {at[1]} Td ({text}) Tj ET".encode()))
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()

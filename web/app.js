@@ -93,7 +93,10 @@ async function ocr(file) {
   setStatus("creating");
   const { job, upload } = await api("/v1/jobs", {
     method: "POST",
-    body: { filename: file.name, content_type: type, size: file.size, language: $("language").value },
+    body: {
+      filename: file.name, content_type: type, size: file.size, language: $("language").value,
+      ocr_mode: $("ocr-mode").value,
+    },
   });
   setStatus("uploading");
   const put = await send(upload.url, { method: upload.method ?? "PUT", headers: upload.headers ?? {}, body: file });

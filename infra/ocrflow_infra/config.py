@@ -8,6 +8,7 @@ from pathlib import Path
 from aws_cdk import App
 from pydantic import BaseModel, Field, model_validator
 
+from ocrflow.providers.base import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 from ocrflow_infra.sizes import STEPS
 
@@ -22,6 +23,8 @@ class DeploymentConfig(BaseModel):
     provider_secrets: dict[str, str] = Field(default_factory=dict, description="Provider -> Secrets Manager "
                                              "secret with its settings (endpoint, keys)")
     languages: str = "eng"
+    ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="Which PDF pages the embedded engine OCRs in jobs "
+                              "that name none: auto, force or skip-text (OCRFLOW_OCR_MODE)")
     uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
     provider_secret_name: str | None = Field(default=None, description="Secrets Manager secret with provider settings")
@@ -55,7 +58,8 @@ class DeploymentConfig(BaseModel):
             return app.node.try_get_context(f"ocrflow:{key}")
 
         values = {
-            "provider": ctx("provider"), "languages": ctx("languages"), "uploads_prefix": ctx("uploadsPrefix"),
+            "provider": ctx("provider"), "languages": ctx("languages"), "ocr_mode": ctx("ocrMode"),
+            "uploads_prefix": ctx("uploadsPrefix"),
             "results_prefix": ctx("resultsPrefix"), "provider_secret_name": ctx("providerSecretName"),
             "layer_dir": ctx("layerDir"), "log_retention_days": ctx("logRetentionDays"),
             "job_deadline_seconds": ctx("jobDeadlineSeconds"), "alarm_email": ctx("alarmEmail"),

@@ -74,10 +74,18 @@ class Line(_Model):
     words: list[Word] = Field(default_factory=list)
 
 
+class TextSource(StrEnum):
+    OCR = "ocr"
+    PDF = "pdf"  # the page already carried text; it was read, not recognised
+    MIXED = "mixed"  # the page's own text was read, and its scan OCRed where that text does not cover it
+
+
 class Block(_Model):
     bbox: BBox | None = None
     confidence: Confidence | None = None
     language: str | None = Field(default=None, description="Language the provider detected, if any")
+    text_source: TextSource | None = Field(default=None, description="Where this block's text came from, on a "
+                                           "page of mixed origin (`pdf` or `ocr`); null: the page's own source")
     lines: list[Line] = Field(default_factory=list)
 
     @property
@@ -98,6 +106,8 @@ class WarningCode(StrEnum):
     BOXES_DROPPED = "boxes_dropped"  # the provider's word boxes could not be placed reliably; text kept
     BLANK_PAGE = "blank_page"        # no ink on the page; it was not OCRed
     TINY_IMAGE = "tiny_image"        # the image is too small to hold text; it was not OCRed
+    MIXED_PAGE = "mixed_page"        # the page's own text was kept and its scan OCRed where that text is not
+    TEXT_REPLACED = "text_replaced"  # ocr_mode force: the page's own text was set aside for an OCR reading
 
 
 class PageWarning(_Model):
@@ -105,9 +115,6 @@ class PageWarning(_Model):
     message: str
 
 
-class TextSource(StrEnum):
-    OCR = "ocr"
-    PDF = "pdf"  # the page already carried text; it was read, not recognised
 
 
 class Page(_Model):
@@ -124,7 +131,9 @@ class Page(_Model):
     )
     skew_degrees: float | None = Field(default=None, description="Small-angle skew corrected for OCR")
     dpi: float | None = Field(default=None, gt=0, description="Resolution the page was read at")
-    text_source: TextSource = TextSource.OCR
+    text_source: TextSource = Field(default=TextSource.OCR, description="What the page's text came from: `ocr` "
+                                    "(recognised from its image), `pdf` (the text it carried, read), `mixed` "
+                                    "(both: each block says which)")
     text: str = ""
     confidence: Confidence | None = None
     blocks: list[Block] = Field(default_factory=list)

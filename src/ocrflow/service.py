@@ -17,7 +17,7 @@ from ocrflow.errors import ProviderNotAvailableError
 from ocrflow.inputs.inspection import InputInfo, inspect_document
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.pdf.searchable import build_searchable_pdf
-from ocrflow.providers.base import OcrRequest
+from ocrflow.providers.base import OcrMode, OcrRequest
 from ocrflow.providers.embedded import EmbeddedProvider
 from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
 from ocrflow.providers.registry import build_provider
@@ -54,6 +54,7 @@ def run_ocr(
     languages: str | list[str] = "eng",
     limits: InputLimits | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    ocr_mode: OcrMode = OcrMode.AUTO,
 ) -> OcrOutcome:
     started_at, start = datetime.now(UTC), time.perf_counter()
     try:
@@ -71,7 +72,7 @@ def run_ocr(
     credits = None
     if name is ProviderName.TESSERACT:
         engine = embedded_provider(limits)
-        pages = engine.recognize(data, info, codes, on_page=on_page)
+        pages = engine.recognize(data, info, codes, on_page=on_page, mode=OcrMode(ocr_mode))
         provider_info = ProviderInfo(name=name.value, engine=engine.engine.name, version=engine.engine.version,
                                      languages=codes)
     else:

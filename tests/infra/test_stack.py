@@ -128,6 +128,7 @@ def test_object_created_under_uploads_invokes_the_process_function(synthesized):
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": [function_id(template, "fail"), "Arn"]}
     env = workflow_functions(template)[process]["Environment"]["Variables"]
+    assert env["OCRFLOW_OCR_MODE"] == "auto"  # ocrflow:ocrMode, for uploads that name no mode
     assert env["OCRFLOW_WAIT_STATE_MACHINE"] == {"Ref": machine_id(template, "STANDARD")}
     assert env["OCRFLOW_QUICK_WAIT_STATE_MACHINE"] == {"Ref": machine_id(template, "EXPRESS")}
     assert env["OCRFLOW_NOTIFY_FUNCTION"] == {"Ref": function_id(template, "notify")}
@@ -231,6 +232,8 @@ def test_a_configuration_that_could_accept_documents_it_cannot_finish_is_refused
     with pytest.raises(ValueError, match="no range of pages fits one call"):
         DeploymentConfig(layer_dir=tmp_path, seconds_per_page=200)
     assert DeploymentConfig(layer_dir=tmp_path, range_concurrency=1, max_pages=100).max_pages == 100
+    with pytest.raises(ValueError, match="ocr_mode"):
+        DeploymentConfig(layer_dir=tmp_path, ocr_mode="sometimes")
 
 
 def test_the_process_function_retries_what_the_state_machine_retries():

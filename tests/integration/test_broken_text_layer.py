@@ -108,9 +108,14 @@ def test_our_searchable_pdf_of_cjk_text_is_still_a_text_page():
                    source=Source(media_type="application/pdf", bytes=len(data), sha256=info.sha256, page_count=1))
     out = io.BytesIO()
     build_searchable_pdf(data, info, doc, out)
-    outcome = run_ocr(out.getvalue())
+    outcome = run_ocr(out.getvalue(), ocr_mode="skip-text")
     assert outcome.document.pages[0].text_source is TextSource.PDF
     assert outcome.document.pages[0].text.split() == ["合同", "今天签署"]
+    # in auto the two words cover little of the letter's scan: a mixed page, whose own words are kept as they are
+    mixed = run_ocr(out.getvalue()).document.pages[0]
+    assert mixed.text_source is TextSource.MIXED
+    own = [b for b in mixed.blocks if b.text_source is TextSource.PDF]
+    assert [line.text for block in own for line in block.lines] == ["合同 今天签署"]
 
 
 def test_born_digital_page_in_a_standard_font_is_still_read():

@@ -127,3 +127,27 @@ def test_a_file_name_that_is_not_utf8_is_ocred_under_its_own_bytes(tmp_path):
     assert doc["source"]["filename"] == "scan-\\xff.png"
     assert b"scan-\\xff.png -> scan-\\xff.json, scan-\\xff.txt, scan-\\xff.searchable.pdf (1 page)" in result.stdout
     assert "Parcel Tracking" in (out / os.fsdecode(b"scan-\xff.txt")).read_text()
+
+
+def test_ocr_mode_is_chosen_on_the_command_line_or_in_the_environment(tmp_path):
+    """A stamped scan: auto OCRs its scan and keeps the stamp; skip-text reads the stamp only; a mode that does
+    not exist is refused with the modes that do."""
+    from tests.conftest import sample_bytes, stamped_pdf
+
+    scan = tmp_path / "stamped.pdf"
+    scan.write_bytes(stamped_pdf(sample_bytes("letter.pdf"), "Scanned by ACME Records"))
+    auto = run_cli("ocr", scan, "-o", tmp_path / "auto", "--quiet")
+    assert auto.returncode == 0, auto.stderr
+    assert "Delivery Contract" in (tmp_path / "auto" / "stamped.txt").read_text()
+    skip = run_cli("ocr", scan, "-o", tmp_path / "skip", "--quiet", "--ocr-mode", "skip-text")
+    assert skip.returncode == 0, skip.stderr
+    assert (tmp_path / "skip" / "stamped.txt").read_text().strip() == "Scanned by ACME Records"
+    pages = json.loads((tmp_path / "skip" / "stamped.json").read_text())["pages"]
+    assert [p["text_source"] for p in pages] == ["pdf"]
+    env = {**os.environ, "OCRFLOW_OCR_MODE": "force"}
+    forced = run_cli("ocr", scan, "-o", tmp_path / "force", "--quiet", env=env)
+    assert forced.returncode == 0, forced.stderr
+    pages = json.loads((tmp_path / "force" / "stamped.json").read_text())["pages"]
+    assert [p["text_source"] for p in pages] == ["ocr"]
+    wrong = run_cli("ocr", scan, "-o", tmp_path / "x", "--ocr-mode", "sometimes")
+    assert wrong.returncode == 2 and "auto" in wrong.stderr and "skip-text" in wrong.stderr

@@ -58,6 +58,7 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
         raise ProviderNotAllowedError(f"provider {provider!r} is not offered here; choose one of "
                                       f"{', '.join(sorted(settings.allowed_providers))}")
     language = body.language or settings.lang
+    ocr_mode = body.ocr_mode or settings.ocr_mode
     check_job_languages(language, _route(provider, tenant, deps))
     source_url = body.source_url if isinstance(body, SourceUrlJobBody) else None
     if body.callback_url is not None:
@@ -90,7 +91,8 @@ def create_job(caller: Caller, body: CreateJobBody, idempotency_key: str | None,
     record = {
         "job_id": job_id, "tenant": tenant, "status": JobStatus.AWAITING_UPLOAD.value, "filename": filename,
         "content_type": str(content_type), "size": size, "provider": provider, "languages": language,
-        "outputs": body.outputs, "callback_url": body.callback_url, "source_url": source_url,
+        "ocr_mode": ocr_mode.value, "outputs": body.outputs, "callback_url": body.callback_url,
+        "source_url": source_url,
         "upload_key": api_upload_key(settings.uploads_prefix, tenant, job_id, filename or "document"),
         "request_hash": fingerprint, "created_at": now.isoformat(), "updated_at": now.isoformat(),
         "expires_at": int((now + timedelta(hours=settings.upload_wait_hours)).timestamp()),
@@ -148,7 +150,7 @@ def job_view(record: dict[str, Any]) -> JobView:
         id=record["job_id"], status=record["status"], filename=record.get("filename"),
         content_type=record.get("content_type") or record.get("media_type"), size=record.get("size"),
         pages=record.get("pages"), pages_done=_pages_done(record), provider=record.get("provider", ""),
-        language=record.get("languages", ""),
+        language=record.get("languages", ""), ocr_mode=record.get("ocr_mode", "auto"),
         outputs=record.get("outputs") or ["json", "txt", "pdf"], created_at=record["created_at"],
         started_at=record.get("started_at"), finished_at=record.get("finished_at"), seconds=record.get("seconds"),
         error={"code": error.get("code", "internal_error"), "message": error.get("message", "")} if error else None,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from ocrflow.inputs.inspection import MediaType
 from ocrflow.inputs.limits import InputLimits
+from ocrflow.providers.base import OcrMode
 from ocrflow.providers.names import ProviderName
 from ocrflow.webhooks import DeliveryReport
 from ocrflow.workflow.models import JobStatus
@@ -30,6 +31,11 @@ class _JobOptions(_Body):
                                           "on exhaustion or outage (a provider the deployment does not offer: 403)")
     language: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$",
                                  description="Tesseract-style language codes, e.g. eng or eng+deu")
+    ocr_mode: OcrMode | None = Field(default=None, description="Which PDF pages the embedded engine OCRs: `auto` "
+                                     "(scanned pages, and mixed pages - text over a scan - where their text does "
+                                     "not cover the scan; text pages are read), `force` (every page, from its "
+                                     "rendering), `skip-text` (never a page that carries text). Omitted: the "
+                                     "deployment's default, normally `auto`")
     outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=3,
                                       json_schema_extra={"uniqueItems": True})
     callback_url: str | None = Field(default=None, max_length=2048,
@@ -92,6 +98,7 @@ class JobView(BaseModel):
                                    "equal to `pages` once it succeeded; absent before it runs")
     provider: str = Field(description="The provider that read the job; `auto` until one is chosen")
     language: str
+    ocr_mode: OcrMode = OcrMode.AUTO
     outputs: list[OutputKind]
     created_at: datetime
     started_at: datetime | None = None

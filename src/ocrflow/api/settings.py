@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocrflow.net.safe_http import UrlPolicy
+from ocrflow.providers.base import OcrMode
 
 
 class ApiSettings(BaseSettings):
@@ -22,6 +23,7 @@ class ApiSettings(BaseSettings):
     api_providers: str = Field(default="", description="Comma-separated providers a job may ask for "
                                "(besides the default); empty = only the default")
     lang: str = "eng"
+    ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="OCR mode of jobs that name none")
     route: str = Field(default="", description="The deployment's route (OCRFLOW_ROUTE, as the workflow reads it): "
                        "a job's languages are checked against the providers it may go to")
     embedded_fallback: bool = Field(default=True, description="The embedded engine ends every route")

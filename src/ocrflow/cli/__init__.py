@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ocrflow.cli.stopping import Stopped, stop_signals_unwind
 from ocrflow.errors import OcrflowError
+from ocrflow.providers.base import OcrMode
 from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
 from ocrflow.workflow.routing import AUTO
 
@@ -30,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
                      choices=[p.value for p in ProviderName])
     ocr.add_argument("--lang", default=os.environ.get("OCRFLOW_LANG", "eng"),
                      help="language code(s): eng, deu, en+de (default: eng)")
+    ocr.add_argument("--ocr-mode", default=os.environ.get("OCRFLOW_OCR_MODE", OcrMode.AUTO.value),
+                     type=OcrMode, choices=list(OcrMode), metavar="{auto,force,skip-text}",
+                     help="which PDF pages are OCRed: auto (scanned pages, and mixed pages where their text does "
+                          "not cover the scan; text pages are read), force (every page, from its rendering), "
+                          "skip-text (never a page that carries text); default: auto")
     ocr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     schema = commands.add_parser("schema", help="print the normalized document's JSON Schema (or, with --openapi, "
@@ -86,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
             from ocrflow.cli.ocr import ocr_command
 
             return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
-                               progress=not args.quiet, debug=args.debug)
+                               ocr_mode=args.ocr_mode, progress=not args.quiet, debug=args.debug)
         if args.command == "schema":
             if args.openapi:
                 from ocrflow.api.app import openapi_document

@@ -13,6 +13,7 @@ from ocrflow.cli.inputs import display_name, read_input
 from ocrflow.errors import ConfigError, OcrflowError
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.outputs import write_outputs
+from ocrflow.providers.base import OcrMode
 from ocrflow.service import OcrOutcome, run_ocr
 
 
@@ -20,8 +21,8 @@ def _fail(path: Path, message: str, code: str) -> None:
     print(f"ocrflow: {display_name(path)}: {message} [{code}]", file=sys.stderr)
 
 
-def ocr_one(path: Path, *, provider: str, languages: str, limits: InputLimits,
-            progress: Progress | None) -> OcrOutcome:
+def ocr_one(path: Path, *, provider: str, languages: str, limits: InputLimits, progress: Progress | None,
+            ocr_mode: OcrMode = OcrMode.AUTO) -> OcrOutcome:
     data = read_input(path, limits.max_bytes)
     task = progress.add_task(display_name(path.name), total=None) if progress else None
 
@@ -31,7 +32,7 @@ def ocr_one(path: Path, *, provider: str, languages: str, limits: InputLimits,
 
     try:
         return run_ocr(data, filename=display_name(path.name), provider=provider, languages=languages,
-                       limits=limits, on_page=on_page)
+                       limits=limits, on_page=on_page, ocr_mode=ocr_mode)
     finally:
         if progress is not None and task is not None:
             progress.remove_task(task)
@@ -46,7 +47,7 @@ def _input_limits() -> InputLimits:
 
 
 def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: str, progress: bool,
-                debug: bool = False) -> int:
+                debug: bool = False, ocr_mode: OcrMode = OcrMode.AUTO) -> int:
     limits = _input_limits()
     failures = 0
     stems: dict[str, Path] = {}
@@ -61,7 +62,8 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
                 continue
             stems[stem] = path
             try:
-                outcome = ocr_one(path, provider=provider, languages=languages, limits=limits, progress=bar)
+                outcome = ocr_one(path, provider=provider, languages=languages, limits=limits, progress=bar,
+                                  ocr_mode=ocr_mode)
                 written = write_outputs(outcome, out_dir, stem)
             except OcrflowError as exc:
                 _fail(path, exc.message, exc.code)

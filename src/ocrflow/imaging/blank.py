@@ -46,6 +46,12 @@ def nothing_to_read(image: Image.Image, dpi: float | None) -> PageWarning | None
 
 def ink_pixels(image: Image.Image, dpi: float | None) -> int:
     """How many pixels of a ~WORK_DPI copy of the page differ from its paper by more than its noise could."""
+    return int(ink_mask(image, dpi).sum())
+
+
+def ink_mask(image: Image.Image, dpi: float | None) -> np.ndarray:
+    """Which pixels of a ~WORK_DPI copy of the page (a boolean array, rows down) differ from its paper by more
+    than its noise could."""
     gray = image if image.mode == "L" else image.convert("L")
     dpi = dpi or max(gray.size) / _ASSUMED_LONG_SIDE_IN
     factor = max(1, round(dpi / WORK_DPI))
@@ -56,8 +62,7 @@ def ink_pixels(image: Image.Image, dpi: float | None) -> int:
     deviations = np.bincount(np.abs(np.arange(256) - paper), weights=counts, minlength=256)
     sigma = 1.4826 * _median(deviations)  # the median absolute deviation, as a standard deviation
     contrast = max(MIN_INK_CONTRAST, round(NOISE_SIGMAS * sigma))
-    lower, upper = max(0, paper - contrast), min(256, paper + contrast + 1)
-    return int(pixels.size - counts[lower:upper].sum())
+    return np.abs(pixels.astype(np.int16) - paper) > contrast
 
 
 def _median(counts: np.ndarray) -> int:

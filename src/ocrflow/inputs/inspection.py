@@ -10,6 +10,7 @@ import io
 import warnings
 from enum import StrEnum
 
+import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -80,6 +81,9 @@ class PageInfo(BaseModel):
     has_text: bool = False
     text_problem: str | None = Field(
         default=None, description="Why the page's own text layer decodes to garbage; such a page is OCRed")
+    image_coverage: float = Field(default=0.0, ge=0.0, le=1.0, description="Part of the page its images cover "
+                                  "(images of 5 % of the page or more): a page with text over a large image may "
+                                  "be a scan its text does not cover")
 
     @property
     def has_usable_text(self) -> bool:
@@ -227,6 +231,7 @@ def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits, fon
     if width <= 0 or height <= 0:
         raise DamagedPdfError(f"page {index + 1} of the PDF has no area")
     best_dpi: float | None = None
+    image_boxes: list[tuple[float, float, float, float]] = []
     for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
         meta = obj.get_metadata()
         if meta.width * meta.height > limits.max_pixels:
@@ -238,6 +243,7 @@ def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits, fon
         covered = max(right - left, 0) * max(top - bottom, 0)
         if covered < 0.05 * width * height:  # logos and stamps don't set the page's resolution
             continue
+        image_boxes.append((left, bottom, right, top))
         dpi = min(meta.horizontal_dpi, meta.vertical_dpi)
         if dpi > 0 and (best_dpi is None or dpi > best_dpi):
             best_dpi = float(dpi)
@@ -248,8 +254,29 @@ def _inspect_pdf_page(index: int, page: pdfium.PdfPage, limits: InputLimits, fon
         problem = text_layer_problem(textpage, fonts.of_page(index)) if has_text else None
     finally:
         textpage.close()
+    coverage = covered_part(page.get_cropbox(), image_boxes) if has_text and image_boxes else 0.0
     return PageInfo(index=index, width=width, height=height, rotation=rotation, image_dpi=best_dpi, has_text=has_text,
-                    text_problem=problem)
+                    text_problem=problem, image_coverage=coverage)
+
+
+_COVERAGE_GRID = 64
+
+
+def covered_part(cropbox: tuple[float, float, float, float],
+                 boxes: list[tuple[float, float, float, float]]) -> float:
+    """The part of the crop box the boxes (left, bottom, right, top, in user space) cover together, on a
+    64 x 64 grid: overlapping images count once, a scan cut into strips as the whole it is."""
+    left, bottom, right, top = min(cropbox[0], cropbox[2]), min(cropbox[1], cropbox[3]), \
+        max(cropbox[0], cropbox[2]), max(cropbox[1], cropbox[3])
+    if right <= left or top <= bottom:
+        return 0.0
+    grid = np.zeros((_COVERAGE_GRID, _COVERAGE_GRID), dtype=bool)
+    scale_x, scale_y = _COVERAGE_GRID / (right - left), _COVERAGE_GRID / (top - bottom)
+    for x0, y0, x1, y1 in boxes:
+        c0, c1 = (min(_COVERAGE_GRID, max(0, round((v - left) * scale_x))) for v in (x0, x1))
+        r0, r1 = (min(_COVERAGE_GRID, max(0, round((v - bottom) * scale_y))) for v in (y0, y1))
+        grid[r0:r1, c0:c1] = True
+    return float(grid.mean())
 
 
 def _inspect_image(data: bytes, media_type: MediaType, limits: InputLimits) -> list[PageInfo]:

@@ -47,28 +47,39 @@ def build_searchable_pdf(source: bytes, info: InputInfo, document: Document | It
             if page_doc.text_source is TextSource.PDF or page_doc.index >= len(pdf.pages):
                 continue
             page = pdf.pages[page_doc.index]
-            if not any(line.text for block in page_doc.blocks for line in block.lines):
+            layer = ocr_layer(page_doc)
+            if not any(line.text for block in layer.blocks for line in block.lines):
                 continue
             if font is None:
                 font = _glyphless_font(pdf)
             name = str(page.add_resource(font, Name.Font, prefix="OCR"))
             frame = display_frame(page)
             width, height = frame.display_size
-            stream = page_text_stream(page_doc, name.lstrip("/"), width, height, frame.display_to_user())
-            hide = _own_text_unusable(info, page_doc.index) and _marked_content_balanced(page)
+            stream = page_text_stream(layer, name.lstrip("/"), width, height, frame.display_to_user())
+            hide = _own_text_set_aside(info, page_doc) and _marked_content_balanced(page)
             page.contents_add(pikepdf.Stream(pdf, (_HIDE_OWN_TEXT if hide else b"") + b"q\n"), prepend=True)
             page.contents_add(pikepdf.Stream(pdf, b"\nQ\n" + (b"EMC\n" if hide else b"") + stream), prepend=False)
         pdf.docinfo[Name.Producer] = "ocrflow"
         pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
-# A page whose own text decodes to garbage was OCRed: its drawing stays as it is, but text extractors (pdfium,
-# poppler) read everything it drew as one space (PDF 14.9.4 ActualText), so only our layer is found and copied.
+# A page whose own text was set aside for an OCR reading (it decodes to garbage, or ocr_mode force): its drawing
+# stays as it is, but text extractors (pdfium, poppler) read everything it drew as one space (PDF 14.9.4
+# ActualText), so only our layer is found and copied.
 _HIDE_OWN_TEXT = b"/Span <</ActualText ( )>> BDC\n"
 
 
-def _own_text_unusable(info: InputInfo, index: int) -> bool:
-    return index < len(info.pages) and info.pages[index].text_problem is not None
+def ocr_layer(page: Page) -> Page:
+    """What the page's invisible layer draws: every word of an OCRed page; on a mixed page only its OCR blocks
+    (its own text is drawn by the page already - drawn twice, it would be found twice)."""
+    if page.text_source is not TextSource.MIXED:
+        return page
+    return page.model_copy(update={"blocks": [b for b in page.blocks if b.text_source is TextSource.OCR]})
+
+
+def _own_text_set_aside(info: InputInfo, page: Page) -> bool:
+    return (page.text_source is TextSource.OCR and page.index < len(info.pages)
+            and info.pages[page.index].has_text)
 
 
 def _marked_content_balanced(page: pikepdf.Page) -> bool:

@@ -88,11 +88,13 @@ def ocr_range(state: JobState, item: PageRangeItem, deps: Deps, remaining: Remai
         languages = parse_languages(state.request.languages)
         if item.piece_key:  # the range's own pages, cut from the upload by the split
             piece = deps.store.get(bucket, item.piece_key)
-            pages = engine.recognize(piece, inspect_document(piece, deps.limits), languages)
+            pages = engine.recognize(piece, inspect_document(piece, deps.limits), languages,
+                                     mode=state.request.ocr_mode)
         else:  # an image upload (a multi-frame TIFF): its frames read from the upload itself
             loaded: Loaded = read_source(state.request, deps)
             pages = engine.recognize(loaded.data, loaded.info, languages,
-                                     only=range(item.first_page, item.first_page + item.page_count))
+                                     only=range(item.first_page, item.first_page + item.page_count),
+                                     mode=state.request.ocr_mode)
         store_range(deps, state, item.index, ProviderResult(
             pages=pages, engine=f"{engine.engine.name} {engine.engine.version}"))
     return _stored(state, item, deps, outcome)

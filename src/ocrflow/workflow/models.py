@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocrflow.document import PageWarning
-from ocrflow.providers.base import JobHandle
+from ocrflow.providers.base import JobHandle, OcrMode
 from ocrflow.workflow.routing import RouteAttempt, RouteEntry
 
 
@@ -75,6 +75,7 @@ class JobRequest(BaseModel):
     tenant: str = "default"
     provider: str = "tesseract"
     languages: str = "eng"
+    ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="Which PDF pages the embedded engine OCRs")
     outputs: list[str] = Field(default_factory=lambda: ["json", "txt", "pdf"], description="Results to write")
     api_job: bool = Field(default=False, description="Created by the API: the record holds the job's options")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ocrflow.providers.base import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 
 __all__ = ["MEASURED_EMBEDDED_SECONDS_PER_PAGE", "WorkflowSettings"]
@@ -33,6 +34,8 @@ class WorkflowSettings(BaseSettings):
     exhausted_recheck_seconds: int = Field(default=3600, gt=0, description="A provider that refused for want of "
                                            "balance is tried again after this (sooner if it reports a balance)")
     lang: str = "eng"
+    ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="Which PDF pages the embedded engine OCRs in jobs "
+                              "that name none (S3-trigger uploads): auto, force or skip-text")
     job_deadline_seconds: int = Field(default=1800, gt=0, description="Overall limit of one job, polls included")
     progress_seconds: float = Field(default=3.0, ge=0, description="A running job's pages done are written to "
                                     "its record at most this often, and never for its last pages (its end "

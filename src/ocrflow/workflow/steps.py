@@ -30,7 +30,15 @@ from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
 from ocrflow.inputs.inspection import InputInfo, MediaType, inspect_document
 from ocrflow.inputs.limits import InputLimits
-from ocrflow.providers.base import DocumentPart, JobHandle, OcrRequest, Provider, ProviderResult, RawResponse
+from ocrflow.providers.base import (
+    DocumentPart,
+    JobHandle,
+    OcrMode,
+    OcrRequest,
+    Provider,
+    ProviderResult,
+    RawResponse,
+)
 from ocrflow.providers.http import with_retries
 from ocrflow.providers.names import ProviderName
 from ocrflow.providers.registry import build_provider
@@ -116,16 +124,18 @@ def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | N
     if api_job is not None:
         tenant, job_id = api_job
         return JobRequest(job_id=job_id, source=source, tenant=tenant, provider=settings.provider,
-                          languages=settings.lang, api_job=True)
+                          languages=settings.lang, ocr_mode=settings.ocr_mode, api_job=True)
     return JobRequest(job_id=job_id_for(source), source=source, tenant="default", provider=settings.provider,
-                      languages=settings.lang)
+                      languages=settings.lang, ocr_mode=settings.ocr_mode)
 
 
 def with_record_options(request: JobRequest, record: dict[str, Any]) -> JobRequest:
-    """The request as its job record has it: an API job's provider, language and outputs are the caller's."""
+    """The request as its job record has it: an API job's provider, language, OCR mode and outputs are the
+    caller's."""
     return request.model_copy(update={
         "tenant": record.get("tenant", request.tenant), "provider": record.get("provider", request.provider),
-        "languages": record.get("languages", request.languages), "outputs": record.get("outputs", request.outputs)})
+        "languages": record.get("languages", request.languages), "outputs": record.get("outputs", request.outputs),
+        "ocr_mode": OcrMode(record.get("ocr_mode", request.ocr_mode))})
 
 
 @contextmanager
@@ -266,7 +276,7 @@ def _send(entry: RouteEntry, state: JobState, deps: Deps, data: bytes, info: Inp
         deps.quotas.take(name.value, requests=1, pages=info.page_count)
         trial.sent = True
         engine = embedded_provider(deps.limits)
-        pages = engine.recognize(data, info, languages, on_page=progress.reached)
+        pages = engine.recognize(data, info, languages, on_page=progress.reached, mode=state.request.ocr_mode)
         result = ProviderResult(pages=pages, engine=f"{engine.engine.name} {engine.engine.version}")
         return [_part_state(deps, state, 0, 0, info.page_count, result, {}, held)]
     provider, settings = deps.provider_factory(name)

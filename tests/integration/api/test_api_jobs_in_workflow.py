@@ -135,3 +135,24 @@ def test_a_failed_api_job_keeps_its_tenant_and_provider(api):
     assert view["status"] == "failed" and view["error"]["code"] == "not_a_document"
     refused = api.call("GET", f"/v1/jobs/{job}/result", key)
     assert refused.status == 409 and refused.body["error"]["code"] == "job_failed"
+
+
+@pytest.mark.parametrize(("mode", "source"), [("skip-text", "pdf"), ("auto", "mixed"), (None, "mixed")])
+def test_an_api_jobs_ocr_mode_decides_how_its_mixed_page_is_read(api, mode, source):
+    """A scan with a stamp on it: the job's ocr_mode (or the deployment's default, auto) reaches the engine,
+    and the job view says which mode the job ran in."""
+    from tests.conftest import stamped_pdf
+
+    key = api.tenant("acme")
+    body = stamped_pdf(sample_bytes("letter.pdf"), "Scanned by ACME Records")
+    options = {"ocr_mode": mode} if mode else {}
+    made = api.create_job(key, filename="stamped.pdf", content_type="application/pdf", size=len(body),
+                          **options).body
+    assert made["job"]["ocr_mode"] == (mode or "auto")
+    deps = workflow_deps()
+    request = land(f"uploads/tenants/acme/{made['job']['id']}/stamped.pdf", body, deps)
+    process_upload(request, "event-1", deps)
+    result = api.call("GET", f"/v1/jobs/{request.job_id}/result", key).body
+    assert result["document"]["pages"][0]["text_source"] == source
+    assert result["text"].count("ACME") == 1
+    assert ("Delivery Contract" in result["text"]) is (source == "mixed")
