@@ -18,7 +18,7 @@ from ocrflow.workflow.models import JobState, PageRangeItem
 from ocrflow.workflow.process import process_upload
 from ocrflow.workflow.steps import finalize
 from tests.aws_resources import RESULTS
-from tests.conftest import sections_pdf
+from tests.conftest import sections_pdf, stamped_pdf
 from tests.integration.workflow.harness import (
     Clock,
     deps_for,
@@ -219,3 +219,22 @@ def test_a_fanned_out_job_swept_past_its_deadline_mid_way_stops_reading_and_char
     assert summary.status == "failed" and summary.error["code"] == "timeout" and not summary.ended_here
     assert len(calls) == 2  # only the first range's pages were read
     assert_ended_cleanly(tables, deps, request, summary, charged=0)
+
+
+@pytest.mark.parametrize(("mode", "sources"), [("auto", {"mixed"}), ("skip-text", {"pdf"})])
+def test_the_deployments_ocr_mode_reaches_every_range(tables, six_pages, engine_calls, mode, sources):
+    """Six stamped scans, fanned out over three ranges: each range reads its pages in the deployment's mode
+    (OCRFLOW_OCR_MODE for S3 uploads) - auto OCRs each scan and keeps its stamp, skip-text OCRs none."""
+    stamped = stamped_pdf(six_pages, "Bates ACME-000042", pages=tuple(range(PAGES)), size=6, at=(8, 4))
+    deps = deps_for(tables, Clock(), range_pages=2, ocr_mode=mode)
+    request = upload(tables, deps, f"stamped-{mode}.pdf", stamped)
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    assert process_upload(request, owner_of(request), deps).outcome == "waiting"
+    assert handed[-1].request.ocr_mode == mode
+    run_ranges(handed[-1], deps)
+    summary = finalize(JobState.model_validate_json(handed[-1].model_dump_json()), deps)
+    document = document_of(tables, summary)
+    assert {page["text_source"] for page in document["pages"]} == sources
+    assert document["text"].count("ACME-000042") == PAGES  # each page's stamp, once
+    assert len(engine_calls[0]) == (PAGES if mode == "auto" else 0)
