@@ -40,7 +40,7 @@ import tesserocr
 import ocrflow.samples
 from ocrflow import __version__ as ocrflow_version
 from ocrflow.providers.embedded import default_workers
-from ocrflow.quality import word_recall
+from ocrflow.quality import character_error_rate, word_recall
 from ocrflow.samples import build_sample, hard_scan_set, sample_text, scan_set
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -258,16 +258,6 @@ def bench_one(tool: str, tools: Tools, scan: Scan, results: Path, repeat: int, t
     assert best is not None
     best.walls_s = walls
     return best
-
-
-def character_error_rate(truth: str, recognised: str) -> float:
-    """Edits (insertions, deletions, substitutions; rapidfuzz's Levenshtein) to turn the recognised text into
-    the truth, per character of the truth - whitespace runs counted as one space, so line breaks and the
-    text extractor's spacing do not count, case and punctuation do."""
-    from rapidfuzz.distance import Levenshtein
-
-    expected, found = " ".join(truth.split()), " ".join(recognised.split())
-    return Levenshtein.distance(expected, found) / max(1, len(expected))
 
 
 # ------------------------------------------------------------------------------------- inputs and set-up
