@@ -298,6 +298,21 @@ def tessdata_for_tesseract(results: Path, tesseract: str) -> Path:
     return folder
 
 
+def tool_environment(results_dir: Path, tesseract: str) -> dict[str, str]:
+    """The environment every tool runs in: one thread per Tesseract (parallelism comes from pages, the same for
+    all), the same tessdata-fast models for ocrflow and for the tesseract program, bytecode under results/."""
+    env = os.environ | {
+        "OMP_THREAD_LIMIT": "1",
+        "OCRFLOW_TESSDATA": str(tessdata.data_path()),
+        # bytecode as when deployed, for every tool: written once (by the warm-up) under results/, not in src/
+        "PYTHONPYCACHEPREFIX": str(results_dir / "pycache"),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tesseract:
+        env["TESSDATA_PREFIX"] = str(tessdata_for_tesseract(results_dir, tesseract))
+    return env
+
+
 def _first_line(cmd: list[str], env: dict[str, str] | None = None) -> str:
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
@@ -496,15 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     become_subreaper()
     results_dir.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {
-        "OMP_THREAD_LIMIT": "1",
-        "OCRFLOW_TESSDATA": str(tessdata.data_path()),
-        # bytecode as when deployed, for both tools: written once (by the warm-up) under results/, not in src/
-        "PYTHONPYCACHEPREFIX": str(results_dir / "pycache"),
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if tesseract:
-        env["TESSDATA_PREFIX"] = str(tessdata_for_tesseract(results_dir, tesseract))
+    env = tool_environment(results_dir, tesseract)
     tools = Tools(sys.executable, ocrmypdf, args.jobs, Path(env.get("TESSDATA_PREFIX", "")), env)
     info = environment(tools, tesseract)
 
