@@ -357,6 +357,29 @@ def report_checks(found: list[Check]) -> str:
     return "\n".join(f"  [{marks[c.met]:>6}] {c.name}: {c.detail}" for c in found)
 
 
+def worse_than_clean(runs: list[SetRun], tool: str, by: float = 0.05) -> list[str]:
+    """The damaged copies the tool read worse than the clean page by more than `by` bag-of-words error: turn,
+    skew and resolution corrections should leave a page about as readable as it was."""
+    sets = {r.set: {p["id"]: p for p in r.pages or []} for r in runs if r.tool == tool and r.ok}
+    clean = sets.get("clean", {})
+    return [f"{p['id']} ({clean[p['page']]['bow']:.1%} -> {p['bow']:.1%})"
+            for p in sets.get("damaged", {}).values() if p["page"] in clean and p["bow"] > clean[p["page"]]["bow"] + by]
+
+
+def tables(runs: list[SetRun], summary: dict, found: list[Check], tools: list[str]) -> str:
+    worse = [f"  {tool}: {len(found_worse)} - " + (", ".join(found_worse) or "none")
+             for tool in tools if tool in summary for found_worse in [worse_than_clean(runs, tool)]]
+    return "\n".join([
+        "\nClean pages (CER / WER / bag-of-words error):", page_table(runs, tools),
+        "\nDamaged copies, by kind (mean CER / mean bag-of-words error):", damage_table(summary, tools),
+        "\nMeans (receipts: the clean receipt pages; CPU-s/page: measured per page inside the worker, warm; "
+        "tree: the worker's whole process tree incl. start-up, per page):", summary_table(summary, tools),
+        "\nDamaged copies read worse than their clean page by more than 5 points of bag-of-words error:", *worse,
+        "\nRatios in this run:", *ratio_lines(summary),
+        "\nTargets (ocrflow):", report_checks(found),
+    ])
+
+
 def comparison(old: dict, new: dict) -> str:
     """Each tool's means in two runs (and ocrflow's CPU against OCRmyPDF's in each, which noise affects less)."""
     lines = [f"{old['environment']['date']} (git {old['environment']['git']}) -> "
@@ -396,6 +419,7 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"record this run's clean-set CPU per page as the baseline ({BASELINE.name})")
     parser.add_argument("--compare", type=Path, nargs="+", metavar="JSON",
                         help="only compare: OLD.json [NEW.json, default DIR/latest.json]")
+    parser.add_argument("--report", type=Path, metavar="JSON", help="only print the tables of a run's JSON again")
     return parser
 
 
@@ -405,6 +429,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         old, new = (args.compare + [results / "latest.json"])[:2]
         print(comparison(json.loads(old.read_text()), json.loads(new.read_text())))
+        return 0
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        runs = [SetRun(**r) for r in saved["runs"]]
+        found = [Check(**c) for c in saved["checks"]]
+        print(tables(runs, saved["summary"], found, saved["settings"]["tools"]))
         return 0
     tesseract = shutil.which("tesseract") or ""
     ocrmypdf = str(Path(sys.executable).with_name("ocrmypdf"))
@@ -439,12 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(runs)
     baseline = json.loads(BASELINE.read_text()) if BASELINE.is_file() else None
     found = checks(summary, runs, baseline)
-    print("\nClean pages (CER / WER / bag-of-words error):\n" + page_table(runs, args.tools))
-    print("\nDamaged copies, by kind (mean CER / mean bag-of-words error):\n" + damage_table(summary, args.tools))
-    print("\nMeans (receipts: the clean receipt pages; CPU-s/page: measured per page inside the worker, warm; "
-          "tree: the worker's whole process tree incl. start-up, per page):\n" + summary_table(summary, args.tools))
-    print("\nRatios in this run:\n" + "\n".join(ratio_lines(summary)))
-    print("\nTargets (ocrflow):\n" + report_checks(found))
+    print(tables(runs, summary, found, args.tools))
 
     report = {
         "environment": info,
