@@ -28,7 +28,17 @@ from pathlib import Path
 
 from damage import DAMAGES, QUICK_DAMAGES, Damage, Scan, choose_pages, seed_for
 from PIL import Image
-from run_bench import BENCH_DIR, Tools, become_subreaper, environment, measure, tool_environment
+from run_bench import (
+    BENCH_DIR,
+    Tools,
+    become_subreaper,
+    environment,
+    measure,
+    missing_ocrmypdf,
+    ocrmypdf_programs,
+    save_report,
+    tool_environment,
+)
 
 from ocrflow.quality import bag_of_words_error, character_error_rate, word_error_rate
 
@@ -436,12 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         found = [Check(**c) for c in saved["checks"]]
         print(tables(runs, saved["summary"], found, saved["settings"]["tools"]))
         return 0
-    tesseract = shutil.which("tesseract") or ""
-    ocrmypdf = str(Path(sys.executable).with_name("ocrmypdf"))
-    if "ocrmypdf" in args.tools and not (tesseract and Path(ocrmypdf).is_file()):
-        print("real_bench: OCRmyPDF needs the tesseract program and the bench venv's ocrmypdf: "
-              "run `make -C bench real`, which installs both", file=sys.stderr)
-        return 2
+    tesseract, ocrmypdf = ocrmypdf_programs()
+    if "ocrmypdf" in args.tools and not (tesseract and ocrmypdf):
+        return missing_ocrmypdf("real")
     become_subreaper()
     results.mkdir(parents=True, exist_ok=True)
     env = tool_environment(results, tesseract) | {"OMP_NUM_THREADS": "1"}  # onnxruntime gets 1 thread itself
@@ -479,17 +486,9 @@ def main(argv: list[str] | None = None) -> int:
         "checks": [c.__dict__ for c in found],
         "runs": [{k: v for k, v in r.__dict__.items()} for r in runs],
     }
-    text = json.dumps(report, indent=1) + "\n"
-    latest, previous = results / "latest.json", results / "previous.json"
-    if latest.is_file():
-        latest.replace(previous)
-    latest.write_text(text)
-    history = results / "history" / f"{info['date'].replace(':', '')}.json"
-    history.parent.mkdir(exist_ok=True)
-    history.write_text(text)
-    print(f"\nwritten: {latest} (and {history.relative_to(results)})")
-    if previous.is_file():
-        print("\nChanges since the previous run, " + comparison(json.loads(previous.read_text()), report))
+    previous = save_report(results, report)
+    if previous:
+        print("\nChanges since the previous run, " + comparison(previous, report))
     if args.write_baseline:
         write_baseline(runs, info)
     if not all(r.ok for r in runs):
