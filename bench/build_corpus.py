@@ -70,6 +70,8 @@ SCRIBE_PAGES = [
 SROIE = "zzzDavid/ICDAR-2019-SROIE"
 SROIE_LICENCE = ("ICDAR 2019 SROIE competition data, no redistribution licence stated (the repository's MIT "
                  "licence covers its code); not redistributed here, built by bench/build_corpus.py")
+CASELESS_NOTE = ("SROIE's transcriptions are in capitals where the print is in mixed case ('TEL' for 'Tel'), so "
+                 "the benchmark scores these pages without case")
 SROIE_PAGES = [Wanted(f"sroie_{n}", f"data/img/{n}.jpg", f"data/box/{n}.csv", "scanned receipt", None)
                for n in ("000", "001", "002")]
 
@@ -124,7 +126,8 @@ def sroie_text(boxes: str) -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
-def build(git_dir: Path, repo: str, licence: str, wanted: list[Wanted], read_truth, out: Path) -> list[dict]:
+def build(git_dir: Path, repo: str, licence: str, wanted: list[Wanted], read_truth, out: Path,
+          caseless: bool = False) -> list[dict]:
     commit = git_commit(git_dir)
     entries = []
     for want in wanted:
@@ -142,7 +145,7 @@ def build(git_dir: Path, repo: str, licence: str, wanted: list[Wanted], read_tru
             "truth_note": f"{repo}:{want.truth}",
             "dpi_note": (f"estimated from the paper's width ({want.width_in:.2f} in)" if want.width_in
                          else "the image's own"),
-        })
+        } | ({"truth_case": "caseless", "truth_case_note": CASELESS_NOTE} if caseless else {}))
         print(f"  {want.page}: {image.width}x{image.height} at {dpi} dpi ({want.kind})")
     return entries
 
@@ -159,14 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     entries: list[dict] = []
-    sources = [(args.scribe, SCRIBE, SCRIBE_LICENCE, SCRIBE_PAGES, hocr_text),
-               (args.sroie, SROIE, SROIE_LICENCE, SROIE_PAGES, sroie_text)]
-    for git_dir, repo, licence, wanted, read_truth in sources:
+    sources = [(args.scribe, SCRIBE, SCRIBE_LICENCE, SCRIBE_PAGES, hocr_text, False),
+               (args.sroie, SROIE, SROIE_LICENCE, SROIE_PAGES, sroie_text, True)]
+    for git_dir, repo, licence, wanted, read_truth, caseless in sources:
         if not git_dir.is_dir():
             print(f"{repo}: no copy at {git_dir}, skipped")
             continue
         print(f"{repo} ({git_dir}):")
-        entries += build(git_dir, repo, licence, wanted, read_truth, args.out)
+        entries += build(git_dir, repo, licence, wanted, read_truth, args.out, caseless)
     (args.out / "manifest.json").write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n")
     print(f"{len(entries)} pages in {args.out / 'manifest.json'}")
     return 0

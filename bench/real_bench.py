@@ -64,6 +64,7 @@ class Page:
     lang: str
     dpi: float
     kind: str
+    caseless_truth: bool = False  # the transcription does not keep the print's case: scored without case
 
     @property
     def receipt(self) -> bool:
@@ -93,7 +94,8 @@ def load_pages(manifests: list[Path]) -> list[Page]:
             # committed manifests name files from the repository's root, built ones from their own folder
             base = REPO if (REPO / entry["image"]).is_file() else manifest.parent
             pages.append(Page(entry["page"], base / entry["image"], (base / entry["truth"]).read_text("utf-8"),
-                              entry["lang"], float(entry["dpi"]), entry["kind"]))
+                              entry["lang"], float(entry["dpi"]), entry["kind"],
+                              entry.get("truth_case") == "caseless"))
     return pages
 
 
@@ -187,6 +189,8 @@ def run_set(tool: str, set_name: str, jobs: list[Job], tools: Tools, results: Pa
     for job in jobs:
         text = (out / f"{job.id}.txt").read_text(encoding="utf-8")
         truth = job.page.truth
+        if job.page.caseless_truth:
+            truth, text = truth.casefold(), text.casefold()
         pages.append({
             "id": job.id, "page": job.page.name, "kind": job.page.kind, "damage": job.damage,
             "cpu_s": round(figures[job.id]["cpu_s"], 3), "wall_s": round(figures[job.id]["wall_s"], 3),
@@ -310,18 +314,26 @@ def page_table(runs: list[SetRun], tools: list[str]) -> str:
     return "\n".join(lines)
 
 
-def damage_table(summary: dict, tools: list[str]) -> str:
+def damage_table(runs: list[SetRun], summary: dict, tools: list[str]) -> str:
+    """Per kind of damage: each tool's mean CER and bag-of-words error on the damaged copies, and how much worse
+    the bag-of-words error is than on the same pages clean (each kind has its own choice of pages)."""
+    clean = {r.tool: {p["page"]: p for p in r.pages or []} for r in runs if r.set == "clean" and r.ok}
+    damaged = {r.tool: r.pages or [] for r in runs if r.set == "damaged" and r.ok}
     kinds = list(dict.fromkeys(k for t in tools if t in summary for k in summary[t]["by_damage"]))
-    head = f"{'damage':<20} {'pages':>5}" + "".join(f" {t + ' CER / BoW':>22}" for t in tools)
+    head = f"{'damage':<20} {'pages':>5}" + "".join(f" {t + ' CER / BoW (vs clean)':>32}" for t in tools)
     lines = [head, "-" * len(head)]
     for kind in kinds:
-        n = next(summary[t]["by_damage"][kind]["pages"] for t in tools if kind in summary.get(t, {}).get(
-            "by_damage", {}))
+        n = max(summary[t]["by_damage"].get(kind, {}).get("pages", 0) for t in tools if t in summary)
         cells = []
         for tool in tools:
             s = summary.get(tool, {}).get("by_damage", {}).get(kind)
-            cells.append("n/a" if s is None else f"{_pct(s['cer'])} / {_pct(s['bow'])}")
-        lines.append(f"{kind:<20} {n:>5}" + "".join(f" {c:>22}" for c in cells))
+            rows = [p for p in damaged.get(tool, []) if p["damage"] == kind and p["page"] in clean.get(tool, {})]
+            if s is None or not rows:
+                cells.append("n/a")
+                continue
+            delta = statistics.fmean(p["bow"] - clean[tool][p["page"]]["bow"] for p in rows)
+            cells.append(f"{_pct(s['cer'])} / {_pct(s['bow'])} ({delta:+.1%})")
+        lines.append(f"{kind:<20} {n:>5}" + "".join(f" {c:>32}" for c in cells))
     return "\n".join(lines)
 
 
@@ -381,7 +393,8 @@ def tables(runs: list[SetRun], summary: dict, found: list[Check], tools: list[st
              for tool in tools if tool in summary for found_worse in [worse_than_clean(runs, tool)]]
     return "\n".join([
         "\nClean pages (CER / WER / bag-of-words error):", page_table(runs, tools),
-        "\nDamaged copies, by kind (mean CER / mean bag-of-words error):", damage_table(summary, tools),
+        "\nDamaged copies, by kind (mean CER / mean bag-of-words error, and its change from the same pages clean):",
+        damage_table(runs, summary, tools),
         "\nMeans (receipts: the clean receipt pages; CPU-s/page: measured per page inside the worker, warm; "
         "tree: the worker's whole process tree incl. start-up, per page):", summary_table(summary, tools),
         "\nDamaged copies read worse than their clean page by more than 5 points of bag-of-words error:", *worse,
