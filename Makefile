@@ -4,7 +4,8 @@
 #                pdfocr|pdfmage|yandex: that provider only, REST ones through their fakes)
 #   make demo-cli the same samples through the command line only (no AWS parts)
 #   make test    the whole offline test suite
-#   make bench   speed / size / accuracy figures vs OCRmyPDF, the pipeline figures, the AWS cost model, the
+#   make bench   speed / size / accuracy figures vs OCRmyPDF, accuracy on real and damaged scans vs OCRmyPDF and
+#                RapidOCR, the pipeline figures, the AWS cost model, the
 #                fan-out's latency and cost, and the local stack's documents per minute (not part of make test)
 
 PYTHON ?= python3
@@ -115,6 +116,7 @@ synth: $(STAMP)
 
 bench: $(STAMP) local-tools
 	$(MAKE) -C bench run
+	$(MAKE) -C bench real
 	$(PY) bench/pipeline_figures.py | tee bench/results/pipeline.txt
 	$(PY) bench/cost_model.py | tee bench/results/cost.txt
 	$(PY) bench/fanout.py | tee bench/results/fanout.txt

@@ -40,7 +40,7 @@ import tesserocr
 import ocrflow.samples
 from ocrflow import __version__ as ocrflow_version
 from ocrflow.providers.embedded import default_workers
-from ocrflow.quality import word_recall
+from ocrflow.quality import character_error_rate, word_recall
 from ocrflow.samples import build_sample, hard_scan_set, sample_text, scan_set
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -260,16 +260,6 @@ def bench_one(tool: str, tools: Tools, scan: Scan, results: Path, repeat: int, t
     return best
 
 
-def character_error_rate(truth: str, recognised: str) -> float:
-    """Edits (insertions, deletions, substitutions; rapidfuzz's Levenshtein) to turn the recognised text into
-    the truth, per character of the truth - whitespace runs counted as one space, so line breaks and the
-    text extractor's spacing do not count, case and punctuation do."""
-    from rapidfuzz.distance import Levenshtein
-
-    expected, found = " ".join(truth.split()), " ".join(recognised.split())
-    return Levenshtein.distance(expected, found) / max(1, len(expected))
-
-
 # ------------------------------------------------------------------------------------- inputs and set-up
 
 def prepare_scan(pages: int, seed: int, inputs: Path, hard: bool = False) -> Scan:
@@ -306,6 +296,33 @@ def tessdata_for_tesseract(results: Path, tesseract: str) -> Path:
         if (Path(found.group(1)) / extra).is_dir():
             (folder / extra).symlink_to(Path(found.group(1)) / extra)
     return folder
+
+
+def ocrmypdf_programs() -> tuple[str, str]:
+    """The tesseract program and the bench venv's ocrmypdf ("" for one that is missing)."""
+    ocrmypdf = Path(sys.executable).with_name("ocrmypdf")
+    return shutil.which("tesseract") or "", str(ocrmypdf) if ocrmypdf.is_file() else ""
+
+
+def missing_ocrmypdf(target: str) -> int:
+    print(f"OCRmyPDF needs the tesseract program and the bench venv's ocrmypdf: run `make -C bench {target}`, "
+          "which installs both", file=sys.stderr)
+    return 2
+
+
+def tool_environment(results_dir: Path, tesseract: str) -> dict[str, str]:
+    """The environment every tool runs in: one thread per Tesseract (parallelism comes from pages, the same for
+    all), the same tessdata-fast models for ocrflow and for the tesseract program, bytecode under results/."""
+    env = os.environ | {
+        "OMP_THREAD_LIMIT": "1",
+        "OCRFLOW_TESSDATA": str(tessdata.data_path()),
+        # bytecode as when deployed, for every tool: written once (by the warm-up) under results/, not in src/
+        "PYTHONPYCACHEPREFIX": str(results_dir / "pycache"),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tesseract:
+        env["TESSDATA_PREFIX"] = str(tessdata_for_tesseract(results_dir, tesseract))
+    return env
 
 
 def _first_line(cmd: list[str], env: dict[str, str] | None = None) -> str:
@@ -467,6 +484,21 @@ def comparison(old: dict, new: dict) -> str:
     return "\n".join(lines)
 
 
+def save_report(results_dir: Path, report: dict) -> dict | None:
+    """The run's figures as `latest.json` (the one before becomes `previous.json`) and a copy in `history/`;
+    returns the previous run's figures, if there was one."""
+    latest, previous = results_dir / "latest.json", results_dir / "previous.json"
+    if latest.is_file():
+        latest.replace(previous)
+    text = json.dumps(report, indent=2) + "\n"
+    latest.write_text(text)
+    history = results_dir / "history" / f"{report['environment']['date'].replace(':', '')}.json"
+    history.parent.mkdir(exist_ok=True)
+    history.write_text(text)
+    print(f"\nwritten: {latest} (and {history.relative_to(results_dir)})")
+    return json.loads(previous.read_text()) if previous.is_file() else None
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 def _parser() -> argparse.ArgumentParser:
@@ -498,23 +530,12 @@ def main(argv: list[str] | None = None) -> int:
         print(comparison(json.loads(old.read_text()), json.loads(new.read_text())))
         return 0
 
-    tesseract = shutil.which("tesseract") or ""
-    ocrmypdf = str(Path(sys.executable).with_name("ocrmypdf"))
-    if "ocrmypdf" in args.tools and not (tesseract and Path(ocrmypdf).is_file()):
-        print("run_bench: OCRmyPDF needs the tesseract program and the bench venv's ocrmypdf: "
-              "run `make -C bench run`, which installs both", file=sys.stderr)
-        return 2
+    tesseract, ocrmypdf = ocrmypdf_programs()
+    if "ocrmypdf" in args.tools and not (tesseract and ocrmypdf):
+        return missing_ocrmypdf("run")
     become_subreaper()
     results_dir.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {
-        "OMP_THREAD_LIMIT": "1",
-        "OCRFLOW_TESSDATA": str(tessdata.data_path()),
-        # bytecode as when deployed, for both tools: written once (by the warm-up) under results/, not in src/
-        "PYTHONPYCACHEPREFIX": str(results_dir / "pycache"),
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if tesseract:
-        env["TESSDATA_PREFIX"] = str(tessdata_for_tesseract(results_dir, tesseract))
+    env = tool_environment(results_dir, tesseract)
     tools = Tools(sys.executable, ocrmypdf, args.jobs, Path(env.get("TESSDATA_PREFIX", "")), env)
     info = environment(tools, tesseract)
 
@@ -558,17 +579,9 @@ def main(argv: list[str] | None = None) -> int:
         "results": [r.figures() for r in results],
         "checks": [asdict(c) for c in found],
     }
-    latest, previous = results_dir / "latest.json", results_dir / "previous.json"
-    if latest.is_file():
-        latest.replace(previous)
-    text = json.dumps(report, indent=2) + "\n"
-    latest.write_text(text)
-    history = results_dir / "history" / f"{info['date'].replace(':', '')}.json"
-    history.parent.mkdir(exist_ok=True)
-    history.write_text(text)
-    print(f"\nwritten: {latest} (and {history.relative_to(results_dir.parent)})")
-    if previous.is_file():
-        print("\nChanges since the previous run, " + comparison(json.loads(previous.read_text()), report))
+    previous = save_report(results_dir, report)
+    if previous:
+        print("\nChanges since the previous run, " + comparison(previous, report))
 
     if not all(r.ok for r in results):
         return 1

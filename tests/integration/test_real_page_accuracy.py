@@ -1,0 +1,42 @@
+"""Accuracy floors on real scans: the embedded engine reads each page of tests/data/real (redistributable real
+pages with their published transcriptions; see its manifest.json) with a character error rate and a
+bag-of-words error under a floor: the figure measured when the floor was set plus a margin, so the test fails
+when a change makes real pages read worse, not when a word comes out differently.
+
+The full picture (more pages, damaged copies, OCRmyPDF and RapidOCR beside) is `make -C bench real`.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocrflow.quality import bag_of_words_error, character_error_rate
+from ocrflow.service import run_ocr
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+MANIFEST = {entry["page"]: entry for entry in json.loads((REAL / "manifest.json").read_text())}
+
+# page: (CER, bag-of-words error) measured on 2026-12-07 (bench/real_bench.py, ocrflow at d7e6b39)
+MEASURED = {
+    "phototest": (0.000, 0.000),
+    "eurotext": (0.015, 0.092),
+    "unlv_8087_054": (0.078, 0.057),
+}
+CER_MARGIN = 0.025  # absolute: 2.5 points more characters wrong
+BOW_MARGIN = 0.04  # absolute: 4 points more words missed or invented
+
+
+def test_every_page_of_the_set_has_a_floor():
+    assert set(MEASURED) == set(MANIFEST)
+
+
+@pytest.mark.parametrize("page", sorted(MEASURED))
+def test_real_page_reads_within_its_floor(page):
+    entry = MANIFEST[page]
+    truth = (REAL / entry["truth"]).read_text(encoding="utf-8")
+    text = run_ocr((REAL / entry["image"]).read_bytes(), languages=entry["lang"]).text
+    cer, bow = character_error_rate(truth, text), bag_of_words_error(truth, text)
+    measured_cer, measured_bow = MEASURED[page]
+    assert cer <= measured_cer + CER_MARGIN, f"{page}: CER {cer:.3f}, floor {measured_cer + CER_MARGIN:.3f}"
+    assert bow <= measured_bow + BOW_MARGIN, f"{page}: bag-of-words {bow:.3f}, floor {measured_bow + BOW_MARGIN:.3f}"
