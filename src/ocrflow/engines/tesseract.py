@@ -9,7 +9,9 @@ the page as given. A correction never makes a reading worse than the page read a
 - a large skew the profile does not clearly prefer is read deskewed and as it is, the better kept;
 - a page that reads badly gets a second look: OSD's guess on the uprighted page (else the opposite turn), and,
   when it was turned or skewed more than a few degrees and still reads badly, the page as it is; the better
-  reading wins.
+  reading wins;
+- a reading whose mean confidence stays below 0.85 gets a look at the page cleaned (median filter + Sauvola
+  binarization, `imaging.cleanup`), read the same way up; the better reading wins.
 
 Readings are compared by their words' confidence times their letters, dictionary words counting fully and
 other strings a quarter: text read upside down or sideways comes out as confident-looking non-words ("asnydo>"
@@ -43,9 +45,12 @@ from ocrflow.imaging.alignment import (
     profile_alignment,
     upright,
 )
+from ocrflow.imaging.cleanup import cleaned
 
 #: a reading below this mean confidence gets the orientation second look
 RETRY_CONFIDENCE = 0.70
+#: a reading below this mean confidence gets a second look at the page cleaned (`imaging.cleanup`)
+CLEANUP_CONFIDENCE = 0.85
 #: a page whose mean word confidence is below this is flagged
 LOW_CONFIDENCE = 0.60
 #: a page with fewer words than this is flagged
@@ -165,6 +170,10 @@ class TesseractEngine:
         if best.weak and _large_correction(best.alignment) and IDENTITY not in readings:
             readings[IDENTITY] = self._read(gray, IDENTITY, languages, dpi)
             best = max(readings.values(), key=lambda r: r.score)
+        if (best.page.confidence or 0.0) < CLEANUP_CONFIDENCE:
+            # noise, blur, faint print: the page cleaned (median + Sauvola), read the same way up
+            second = self._read(cleaned(gray, dpi), best.alignment, languages, dpi)
+            best = max(best, second, key=lambda r: r.score)
         return _with_warnings(best.page)
 
     def _osd_turn(self, image: Image.Image) -> int | None:
