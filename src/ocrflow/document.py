@@ -125,6 +125,9 @@ class Page(_Model):
     skew_degrees: float | None = Field(default=None, description="Small-angle skew corrected for OCR")
     dpi: float | None = Field(default=None, gt=0, description="Resolution the page was read at")
     text_source: TextSource = TextSource.OCR
+    engine: str | None = Field(
+        default=None, description="The engine whose reading this page is (tesseract, rapidocr); null when the page "
+        "was not OCRed by an embedded engine")
     text: str = ""
     confidence: Confidence | None = None
     blocks: list[Block] = Field(default_factory=list)

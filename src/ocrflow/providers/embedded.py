@@ -91,6 +91,7 @@ class EmbeddedProvider:
             index=page_image.index, width=width, height=height, unit=unit, rotation=page_info.rotation,
             text_orientation=reading.text_orientation, skew_degrees=reading.skew_degrees, dpi=page_image.dpi,
             text_source=TextSource.OCR, text=reading.text, confidence=reading.confidence, blocks=reading.blocks,
+            engine=reading.engine,
             warnings=unusable + page_image.warnings + reading.warnings,
         )
 

@@ -1,0 +1,152 @@
+"""The second engine: RapidOCR (PP-OCRv6 small detector and recognizer on onnxruntime), whose models ship inside
+the `rapidocr` wheel - it runs offline, with no download at first use.
+
+It reads what Tesseract reads badly (receipts, photos, noisy or faint scans), at several times Tesseract's CPU,
+so it is run only on the pages Tesseract flags (`engines.layered`). Its lines come back sorted top to bottom,
+which interleaves columns: `engines.reading_order` groups them into blocks and orders those. Words are split
+from the recognizer's character positions (RapidOCR's word boxes), so every word has its own box, inside its
+line's box.
+
+onnxruntime and the models are imported and loaded on first use only, once per process, and shared by every
+thread: an `OCRFLOW_SECOND_ENGINE=off` process never imports them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ocrflow.document import BBox, Block, Line, Point, Word
+from ocrflow.engines.base import RecognizedPage
+from ocrflow.engines.reading_order import order_rects
+from ocrflow.errors import OcrEngineError
+from ocrflow.geometry import clamp01, union_boxes
+from ocrflow.imaging.alignment import Alignment, back_mapping, upright
+
+IDENTITY = Alignment(0, 0.0)
+#: recognizer scores below this are dropped as noise (RapidOCR's own default)
+MIN_LINE_SCORE = 0.5
+
+_LOAD_LOCK = threading.Lock()
+_READERS: dict[int, Any] = {}
+
+
+def _reader(threads: int) -> Any:
+    """The process's RapidOCR pipeline (models loaded once). Every option is set here, never per call: a call's
+    options would change the shared object under the other threads."""
+    with _LOAD_LOCK:
+        if threads not in _READERS:
+            try:
+                from rapidocr import RapidOCR
+            except ImportError as exc:  # an install without the package: say so, typed
+                raise OcrEngineError(f"the second engine is not installed ({exc.name})") from None
+            _READERS[threads] = RapidOCR(params={
+                "Global.log_level": "error",
+                "Global.return_word_box": True,
+                "Global.use_cls": False,  # pages arrive uprighted (Tesseract found the turn)
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            })
+        return _READERS[threads]
+
+
+class RapidOcrEngine:
+    name = "rapidocr"
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
+
+    @property
+    def version(self) -> str:
+        return metadata.version("rapidocr")
+
+    def load(self) -> None:
+        """Import onnxruntime and load the models now (a cold start measured, or paid before the first page)."""
+        _reader(self.threads)
+
+    def recognize(self, image: Image.Image, languages: Sequence[str], dpi: float | None = None,
+                  alignment: Alignment = IDENTITY) -> RecognizedPage:
+        """Read `image` uprighted by `alignment` (the turn and skew Tesseract settled on); boxes on `image` as
+        given. The models read Latin script of every language Tesseract has here, so `languages` is not used."""
+        uprighted = upright(image, alignment)
+        rgb = np.asarray(uprighted.convert("RGB"))[:, :, ::-1]  # RapidOCR takes OpenCV's BGR order
+        output = _reader(self.threads)(np.ascontiguousarray(rgb))
+        mapping = back_mapping(image, uprighted, alignment)
+        width, height = image.size
+        rotated = not alignment.is_identity
+
+        def place(points: Sequence[Sequence[float]]) -> tuple[BBox, list[Point] | None]:
+            corners = [mapping.point(float(x), float(y)) for x, y in points]
+            polygon = [Point(x=clamp01(x / width), y=clamp01(y / height)) for x, y in corners]
+            bbox = BBox(x0=min(p.x for p in polygon), y0=min(p.y for p in polygon),
+                        x1=max(p.x for p in polygon), y1=max(p.y for p in polygon))
+            return bbox, polygon if rotated else None
+
+        boxes = output.boxes if output.boxes is not None else []
+        words_of_lines = output.word_results or [()] * len(boxes)
+        kept = [(box, text, float(score), words) for box, text, score, words
+                in zip(boxes, output.txts or (), output.scores or (), words_of_lines, strict=False)
+                if text.strip() and score >= MIN_LINE_SCORE]
+        # reading order on the uprighted page, where lines run left to right
+        rects = [(min(p[0] for p in box), min(p[1] for p in box), max(p[0] for p in box), max(p[1] for p in box))
+                 for box, *_ in kept]
+        blocks = []
+        for group in order_rects(rects):
+            lines = []
+            for box, text, score, words in (kept[i] for i in group):
+                line_box, line_polygon = place(box)
+                line_words = _words(words, text, score, line_box, place)
+                if line_words:
+                    lines.append(Line(text=" ".join(w.text for w in line_words), bbox=line_box,
+                                      polygon=line_polygon, confidence=round(score, 4), words=line_words))
+            if lines:
+                scores = [ln.confidence for ln in lines if ln.confidence is not None]
+                blocks.append(Block(bbox=union_boxes([ln.bbox for ln in lines]),
+                                    confidence=round(sum(scores) / len(scores), 4) if scores else None, lines=lines))
+        confidences = [w.confidence for b in blocks for ln in b.lines for w in ln.words if w.confidence is not None]
+        confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
+        return RecognizedPage(blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
+                              skew_degrees=alignment.skew, engine=self.name)
+
+
+def _words(raw: Sequence[tuple[str, float, Sequence[Sequence[float]]]], line_text: str, line_score: float,
+           line_box: BBox, place) -> list[Word]:
+    """A line's words from the recognizer's character positions, each box clipped to its line's box; the line
+    split evenly by letters when the recognizer gave no positions."""
+    words = []
+    for text, score, points in raw:
+        text = text.strip()
+        if not text:
+            continue
+        box, polygon = place(points)
+        box = _clip(box, line_box)
+        words.append(Word(text=text, bbox=box, polygon=polygon, confidence=round(float(score), 4)))
+    if words and " ".join(w.text for w in words).split() == line_text.split():
+        return words
+    return _even_split(line_text, line_score, line_box)
+
+
+def _clip(box: BBox, outer: BBox) -> BBox:
+    x0, x1 = min(max(box.x0, outer.x0), outer.x1), max(min(box.x1, outer.x1), outer.x0)
+    y0, y1 = min(max(box.y0, outer.y0), outer.y1), max(min(box.y1, outer.y1), outer.y0)
+    return BBox(x0=x0, y0=y0, x1=max(x0, x1), y1=max(y0, y1))
+
+
+def _even_split(line_text: str, score: float, line_box: BBox) -> list[Word]:
+    tokens = line_text.split()
+    total = sum(len(t) for t in tokens) + max(0, len(tokens) - 1)
+    words, position = [], 0
+    for token in tokens:
+        x0 = line_box.x0 + line_box.width * position / total
+        position += len(token)
+        x1 = line_box.x0 + line_box.width * position / total
+        position += 1
+        words.append(Word(text=token, bbox=BBox(x0=x0, y0=line_box.y0, x1=x1, y1=line_box.y1),
+                          confidence=round(score, 4)))
+    return words
+
