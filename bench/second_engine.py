@@ -4,7 +4,8 @@ scanned receipts with transcriptions when given (`NAME.jpg` + `NAME.truth.txt`; 
 
 Per page: character error rate, bag-of-words error (1 - F1 of the multiset of lower-case words: order-insensitive,
 missed and spurious words both count), CPU seconds of this process (onnxruntime's threads included), which
-engine won. Each page is read once by each engine; the combination's figures follow from those two readings
+engine won, and how well RapidOCR's word boxes agree with Tesseract's (median IoU of words read alike).
+Each page is read once by each engine; the combination's figures follow from those two readings
 (its CPU: Tesseract's, plus RapidOCR's on the pages it reads again).
 
     .venv/bin/python bench/second_engine.py [--variants upright,noise25,...] [--receipts DIR] [--json FILE]
@@ -36,6 +37,23 @@ def bag_of_words_error(truth: str, text: str) -> float:
     expected, found = words_of(truth), words_of(text)
     common = sum((expected & found).values())
     return 1.0 - 2.0 * common / max(1, sum(expected.values()) + sum(found.values()))
+
+
+def box_agreement(first, second) -> float | None:
+    """Median IoU of the second reading's word boxes with Tesseract's, words matched by text (each Tesseract
+    word with the best-overlapping second-engine word of the same text); None when no word matches."""
+    def iou(a, b) -> float:
+        inter = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+        union = a.width * a.height + b.width * b.height - inter
+        return inter / union if union else 0.0
+
+    by_text: dict[str, list] = {}
+    for word in (w for b in second.blocks for ln in b.lines for w in ln.words):
+        by_text.setdefault(word.text.lower(), []).append(word)
+    matched = [max(iou(w.bbox, c.bbox) for c in by_text[w.text.lower()])
+               for w in (w for b in first.blocks for ln in b.lines for w in ln.words) if w.text.lower() in by_text]
+    matched = [v for v in matched if v > 0]
+    return round(statistics.median(matched), 3) if matched else None
 
 
 def pages(corpus: Path, variants: list[str], receipts: Path | None):
@@ -78,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         row = {"variant": variant, "page": name, "tess_conf": first.confidence, "tess_words": first.word_count,
                "triggered": auto.needs_second_reading(first), "auto_engine": chosen.engine,
                "always_engine": both.engine, "cpu_tesseract": round(tess_cpu, 2), "cpu_rapidocr": round(rapid_cpu, 2),
-               "cpu_auto": round(tess_cpu + (rapid_cpu if auto.needs_second_reading(first) else 0.0), 2)}
+               "cpu_auto": round(tess_cpu + (rapid_cpu if auto.needs_second_reading(first) else 0.0), 2),
+               "box_iou": box_agreement(first, second)}
         for label, reading in (("tesseract", first), ("rapidocr", second), ("auto", chosen), ("always", both)):
             row[f"cer_{label}"] = round(character_error_rate(truth, reading.text), 4)
             row[f"bow_{label}"] = round(bag_of_words_error(truth, reading.text), 4)
@@ -97,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
             + "".join(f" {statistics.mean(r[k] for r in group):8.2f}" for k in ("cpu_tesseract", "cpu_auto"))
             + f" {statistics.mean(r['cpu_rapidocr'] for r in group):9.2f}")
     print(f"engines won (auto): {dict(Counter(r['auto_engine'] for r in rows))}")
+    ious = [r["box_iou"] for r in rows if r["box_iou"] is not None]
+    if ious:
+        print(f"word boxes, RapidOCR vs Tesseract: median IoU {statistics.median(ious):.3f} (pages' medians)")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
