@@ -26,7 +26,7 @@ from PIL import Image
 
 from ocrflow.document import BBox, Block, Line, Point, Word
 from ocrflow.engines.base import RecognizedPage
-from ocrflow.engines.reading_order import order_rects
+from ocrflow.engines.reading_order import order_rects, table_rows
 from ocrflow.errors import OcrEngineError
 from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.imaging.alignment import Alignment, back_mapping, upright
@@ -129,16 +129,25 @@ class RapidOcrEngine:
         # reading order on the uprighted page, where lines run left to right
         rects = [(min(p[0] for p in box), min(p[1] for p in box), max(p[0] for p in box), max(p[1] for p in box))
                  for box, *_ in kept]
+        rows = table_rows(rects, [text for _, text, _, _ in kept])
+        row_rects = [_union_rect([rects[i] for i in row]) for row in rows]
         blocks = []
-        for group in order_rects(rects):
+        for group in order_rects(row_rects):
             lines = []
-            for box, text, score, words in (kept[i] for i in group):
-                line_box, line_polygon = place(ink_box(grey, box))
-                line_words = _words([(t, s, ink_box(grey, points)) for t, s, points in words], text, score,
-                                    line_box, place)
-                if line_words:
-                    lines.append(Line(text=" ".join(w.text for w in line_words), bbox=line_box,
-                                      polygon=line_polygon, confidence=round(score, 4), words=line_words))
+            for row, row_rect in ((rows[i], row_rects[i]) for i in group):
+                line_words = []
+                for box, text, score, words in (kept[i] for i in row):
+                    segment_box, _ = place(ink_box(grey, box))
+                    line_words += _words([(t, s, ink_box(grey, points)) for t, s, points in words], text, score,
+                                         segment_box, place)
+                if not line_words:
+                    continue
+                corners = ink_box(grey, _corners(row_rect)) if len(row) == 1 else _corners(
+                    _union_rect([_points_rect(ink_box(grey, kept[i][0])) for i in row]))
+                line_box, line_polygon = place(corners)
+                score = min(kept[i][2] for i in row)
+                lines.append(Line(text=" ".join(w.text for w in line_words), bbox=line_box,
+                                  polygon=line_polygon, confidence=round(score, 4), words=line_words))
             if lines:
                 scores = [ln.confidence for ln in lines if ln.confidence is not None]
                 blocks.append(Block(bbox=union_boxes([ln.bbox for ln in lines]),
@@ -147,6 +156,19 @@ class RapidOcrEngine:
         confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
         return RecognizedPage(blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
                               skew_degrees=alignment.skew, engine=self.name)
+
+
+def _union_rect(rects):
+    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+
+
+def _points_rect(points):
+    return (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points), max(p[1] for p in points))
+
+
+def _corners(rect):
+    x0, y0, x1, y1 = rect
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 def ink_box(grey: np.ndarray, points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
