@@ -26,7 +26,7 @@ from PIL import Image
 
 from ocrflow.document import BBox, Block, Line, Point, Word
 from ocrflow.engines.base import RecognizedPage
-from ocrflow.engines.reading_order import order_rects, table_rows
+from ocrflow.engines.reading_order import Rect, order_rects, table_rows
 from ocrflow.errors import OcrEngineError
 from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.imaging.alignment import Alignment, back_mapping, upright
@@ -158,15 +158,15 @@ class RapidOcrEngine:
                               skew_degrees=alignment.skew, engine=self.name)
 
 
-def _union_rect(rects):
+def _union_rect(rects: Sequence[Rect]) -> Rect:
     return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
 
 
-def _points_rect(points):
+def _points_rect(points: Sequence[Sequence[float]]) -> Rect:
     return (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points), max(p[1] for p in points))
 
 
-def _corners(rect):
+def _corners(rect: Rect) -> list[tuple[float, float]]:
     x0, y0, x1, y1 = rect
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
