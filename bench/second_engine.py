@@ -30,13 +30,7 @@ from real_pages import DPI_SCALE, VARIANTS, character_error_rate  # noqa: E402
 from ocrflow.engines.layered import LayeredEngine, better_reading  # noqa: E402
 from ocrflow.engines.settings import EngineSettings, SecondEngineMode  # noqa: E402
 from ocrflow.imaging.alignment import Alignment  # noqa: E402
-from ocrflow.quality import words_of  # noqa: E402
-
-
-def bag_of_words_error(truth: str, text: str) -> float:
-    expected, found = words_of(truth), words_of(text)
-    common = sum((expected & found).values())
-    return 1.0 - 2.0 * common / max(1, sum(expected.values()) + sum(found.values()))
+from ocrflow.quality import bag_of_words_error  # noqa: E402
 
 
 def box_agreement(first, second) -> float | None:

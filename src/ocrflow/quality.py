@@ -1,4 +1,5 @@
-"""Accuracy against known text: word recall (the share of the truth's words that the OCR found)."""
+"""Accuracy against known text: word recall (the share of the truth's words that the OCR found) and the
+bag-of-words error (missed and spurious words both count; order-insensitive)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,10 @@ def word_recall(truth: str, recognised: str) -> float:
         return 1.0
     found = words_of(recognised)
     return sum(min(count, found[word]) for word, count in expected.items()) / total
+
+
+def bag_of_words_error(truth: str, recognised: str) -> float:
+    """1 - F1 of the two multisets of lower-case words: 0 when the same words were read, in any order."""
+    expected, found = words_of(truth), words_of(recognised)
+    common = sum((expected & found).values())
+    return 1.0 - 2.0 * common / max(1, sum(expected.values()) + sum(found.values()))

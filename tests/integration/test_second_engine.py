@@ -18,15 +18,10 @@ from ocrflow.engines.layered import LayeredEngine
 from ocrflow.engines.rapid import RapidOcrEngine
 from ocrflow.engines.settings import EngineSettings, SecondEngineMode
 from ocrflow.imaging.alignment import Alignment
-from ocrflow.quality import words_of
+from ocrflow.quality import bag_of_words_error
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRUTH = (DATA / "phototest.truth.txt").read_text(encoding="utf-8")
-
-
-def bag_of_words_error(truth: str, text: str) -> float:
-    expected, found = words_of(truth), words_of(text)
-    return 1.0 - 2.0 * sum((expected & found).values()) / max(1, sum(expected.values()) + sum(found.values()))
 
 
 def blurred_page() -> Image.Image:
