@@ -30,9 +30,15 @@ LOCAL_LAYER   := build/layer-local
 # pip needs every manylinux tag spelled out for a foreign platform
 LAMBDA_WHEELS := --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 	--implementation cp --python-version 3.12
+# RapidOCR, onnxruntime and OpenCV add ~300 MB: beside the 178 MB core they do not fit Lambda's 250 MB, so the
+# layer leaves them out and OCRFLOW_SECOND_ENGINE=auto reads with Tesseract alone there (engines/layered.py)
+SECOND_ENGINE_TRIM := rapidocr rapidocr-* onnxruntime onnxruntime-* cv2 opencv_python_headless* shapely shapely-* \
+	shapely.libs omegaconf omegaconf-* antlr4 antlr4_python3_runtime-* pyclipper pyclipper-* colorlog colorlog-* \
+	flatbuffers flatbuffers-*
 # the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
 LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* rich rich-* \
-	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
+	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests \
+	$(SECOND_ENGINE_TRIM)
 
 # A Lambda layer at $(1): the ocrflow wheel and its dependencies installed by the interpreter $(2) with pip
 # options $(3), trimmed. pip's output goes to $(1).pip.log and is shown only when it fails.

@@ -134,6 +134,9 @@ class Page(_Model):
     text_source: TextSource = Field(default=TextSource.OCR, description="What the page's text came from: `ocr` "
                                     "(recognised from its image), `pdf` (the text it carried, read), `mixed` "
                                     "(both: each block says which)")
+    engine: str | None = Field(
+        default=None, description="The engine whose reading this page is (tesseract, rapidocr); null when the page "
+        "was not OCRed by an embedded engine")
     text: str = ""
     confidence: Confidence | None = None
     blocks: list[Block] = Field(default_factory=list)

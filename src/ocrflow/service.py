@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from ocrflow.document import Credits, Document, Page, ProviderInfo, SearchablePdfRef, Source, Timings
 from ocrflow.engines.languages import parse_languages
-from ocrflow.engines.tesseract import TesseractEngine
+from ocrflow.engines.layered import LayeredEngine
 from ocrflow.errors import ProviderNotAvailableError
 from ocrflow.inputs.inspection import InputInfo, inspect_document
 from ocrflow.inputs.limits import InputLimits
@@ -39,10 +39,11 @@ _EMBEDDED: dict[str, EmbeddedProvider] = {}
 
 
 def embedded_provider(limits: InputLimits | None = None) -> EmbeddedProvider:
-    """A process-wide embedded provider: Tesseract's per-thread state is reused across documents."""
+    """A process-wide embedded provider: Tesseract's per-thread state is reused across documents, RapidOCR's
+    models (loaded on the first page that needs them, unless OCRFLOW_SECOND_ENGINE=off) too."""
     key = repr(limits)
     if key not in _EMBEDDED:
-        _EMBEDDED[key] = EmbeddedProvider(TesseractEngine(), limits)
+        _EMBEDDED[key] = EmbeddedProvider(LayeredEngine(), limits)
     return _EMBEDDED[key]
 
 

@@ -174,7 +174,7 @@ class TesseractEngine:
             # noise, blur, faint print: the page cleaned (median + Sauvola), read the same way up
             second = self._read(cleaned(gray, dpi), best.alignment, languages, dpi)
             best = max(best, second, key=lambda r: r.score)
-        return _with_warnings(best.page)
+        return with_warnings(best.page)
 
     def _osd_turn(self, image: Image.Image) -> int | None:
         """How far Tesseract's OSD finds the text of `image` turned clockwise, when it is sure enough."""
@@ -208,12 +208,12 @@ class TesseractEngine:
             api.SetSourceResolution(round(dpi))
         if not api.Recognize():
             raise OcrEngineError("Tesseract failed to recognise the page")
-        blocks, score = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
+        blocks, score, lexicon = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
         api.Clear()
         confidences = [w.confidence for b in blocks for ln in b.lines for w in ln.words if w.confidence is not None]
         confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
         page = RecognizedPage(blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
-                              skew_degrees=alignment.skew)
+                              skew_degrees=alignment.skew, engine=self.name, lexicon=lexicon)
         return _Reading(page, alignment, score)
 
 
@@ -223,7 +223,8 @@ def _large_correction(alignment: Alignment) -> bool:
     return alignment.turn != 0 or abs(alignment.skew) > LARGE_SKEW
 
 
-def _with_warnings(reading: RecognizedPage) -> RecognizedPage:
+def with_warnings(reading: RecognizedPage) -> RecognizedPage:
+    """`reading` with the warnings its turn, skew, word count and confidence call for (and no others)."""
     warnings = []
     if reading.text_orientation:
         warnings.append(PageWarning(code=WarningCode.ROTATED,
@@ -238,27 +239,28 @@ def _with_warnings(reading: RecognizedPage) -> RecognizedPage:
         warnings.append(PageWarning(code=WarningCode.LOW_CONFIDENCE,
                                     message=f"mean word confidence {reading.confidence:.2f} is low"))
     return RecognizedPage(reading.blocks, reading.confidence, reading.text_orientation,
-                          reading.skew_degrees, warnings)
+                          reading.skew_degrees, warnings, reading.engine, reading.lexicon)
 
 
 def _confidence(value: float) -> float | None:
     return None if value is None or value < 0 else round(min(value, 100.0) / 100.0, 4)
 
 
-def _word_score(text: str, confidence: float | None, in_dictionary: bool) -> float:
+def word_score(text: str, confidence: float | None, in_dictionary: bool) -> float:
     letters = sum(ch.isalnum() for ch in text)
     return (confidence or 0.0) * letters * (1.0 if in_dictionary else NON_WORD_WEIGHT)
 
 
 def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, int],
-                    rotated: bool) -> tuple[list[Block], float]:
-    """The page's blocks, and the reading's score (see `_Reading`)."""
+                    rotated: bool) -> tuple[list[Block], float, frozenset[str]]:
+    """The page's blocks, the reading's score (see `_Reading`) and its words found in the dictionary."""
     width, height = size
     blocks: list[dict] = []
     score = 0.0
+    lexicon: set[str] = set()
     iterator = api.GetIterator()
     if iterator is None:
-        return [], score
+        return [], score, frozenset()
     for word in tesserocr.iterate_level(iterator, RIL.WORD):
         try:
             text = (word.GetUTF8Text(RIL.WORD) or "").strip()
@@ -279,14 +281,22 @@ def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, i
         confidence = _confidence(word.Confidence(RIL.WORD))
         blocks[-1]["lines"][-1]["words"].append(
             Word(text=text, bbox=bbox, polygon=points if rotated else None, confidence=confidence))
-        score += _word_score(text, confidence, word.WordIsFromDictionary() or text.isdigit())
+        in_dictionary = word.WordIsFromDictionary()
+        if in_dictionary:
+            lexicon.add(bare_word(text))
+        score += word_score(text, confidence, in_dictionary or text.isdigit())
     result = []
     for block in blocks:
         lines = [_line(raw) for raw in block["lines"] if raw["words"]]
         if lines:
             bbox = union_boxes([ln.bbox for ln in lines])
             result.append(Block(bbox=bbox, confidence=block["confidence"], lines=lines))
-    return result, score
+    return result, score, frozenset(lexicon)
+
+
+def bare_word(text: str) -> str:
+    """A word as a dictionary holds it: lower case, without the punctuation around it ("(Sunday," -> "sunday")."""
+    return text.strip(".,;:!?()[]{}\"'“”‘’-").lower()
 
 
 def _line(raw: dict) -> Line:

@@ -120,7 +120,7 @@ class EmbeddedProvider:
             index=page_image.index, width=width, height=height, unit=unit, rotation=page_info.rotation,
             text_orientation=reading.text_orientation, skew_degrees=reading.skew_degrees, dpi=page_image.dpi,
             text_source=source, text="\n\n".join(block.text for block in blocks), confidence=reading.confidence,
-            blocks=blocks, warnings=notes + page_image.warnings + reading.warnings,
+            blocks=blocks, engine=reading.engine, warnings=notes + page_image.warnings + reading.warnings,
         )
 
     @staticmethod

@@ -1,0 +1,87 @@
+"""The combination's decisions, with stand-in engines: when the second engine reads, and which reading wins."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from ocrflow.document import BBox, Block, Line, Word
+from ocrflow.engines.base import RecognizedPage
+from ocrflow.engines.layered import LayeredEngine, better_reading
+from ocrflow.engines.settings import EngineSettings, SecondEngineMode
+
+
+def _page(words: list[tuple[str, float]], engine: str, lexicon: frozenset[str] = frozenset()) -> RecognizedPage:
+    box = BBox(x0=0.1, y0=0.1, x1=0.9, y1=0.2)
+    line = Line(text=" ".join(t for t, _ in words), bbox=box,
+                words=[Word(text=t, bbox=box, confidence=c) for t, c in words])
+    confidence = sum(c for _, c in words) / len(words) if words else None
+    return RecognizedPage(blocks=[Block(bbox=box, lines=[line])] if words else [], confidence=confidence,
+                          text_orientation=0, skew_degrees=0.0, engine=engine, lexicon=lexicon)
+
+
+class _Engine:
+    def __init__(self, name: str, page: RecognizedPage) -> None:
+        self.name, self.page, self.calls = name, page, 0
+
+    version = "1"
+
+    def check_languages(self, languages) -> None:
+        pass
+
+    def recognize(self, image, languages, dpi=None, alignment=None) -> RecognizedPage:
+        self.calls += 1
+        return self.page
+
+
+WEAK = _page([("Tota1", 0.4), ("RH", 0.5), ("12.3O", 0.3)], "tesseract")
+SENTENCE = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "again", "and", "again"]
+STRONG = _page([(w, 0.95) for w in SENTENCE], "tesseract", frozenset(SENTENCE))
+SECOND = _page([("Total", 0.98), ("RM", 0.99), ("12.30", 0.97)], "rapidocr")
+IMAGE = Image.new("L", (40, 20), 255)
+
+
+def _layered(mode: SecondEngineMode, first: RecognizedPage) -> tuple[LayeredEngine, _Engine]:
+    second = _Engine("rapidocr", SECOND)
+    return LayeredEngine(_Engine("tesseract", first), second, EngineSettings(second_engine=mode)), second
+
+
+def test_off_never_reads_again_and_names_tesseract_alone():
+    engine, second = _layered(SecondEngineMode.OFF, WEAK)
+    assert engine.recognize(IMAGE, ["eng"]).engine == "tesseract"
+    assert second.calls == 0
+    assert engine.name == "tesseract"
+
+
+def test_auto_reads_a_weak_page_again_and_the_better_reading_wins():
+    engine, second = _layered(SecondEngineMode.AUTO, WEAK)
+    page = engine.recognize(IMAGE, ["eng"])
+    assert second.calls == 1
+    assert page.engine == "rapidocr" and page.text == "Total RM 12.30"
+
+
+def test_auto_leaves_a_strong_page_to_tesseract():
+    engine, second = _layered(SecondEngineMode.AUTO, STRONG)
+    assert engine.recognize(IMAGE, ["eng"]).engine == "tesseract"
+    assert second.calls == 0
+
+
+def test_always_reads_every_page_again_and_keeps_the_better():
+    engine, second = _layered(SecondEngineMode.ALWAYS, STRONG)
+    assert engine.recognize(IMAGE, ["eng"]).engine == "tesseract"  # fewer letters read: Tesseract's page stays
+    assert second.calls == 1
+
+
+@pytest.mark.parametrize("confident_nonsense", [0.99, 0.9])
+def test_confident_nonsense_loses_to_dictionary_words(confident_nonsense):
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
+    first = _page([(w, 0.8) for w in words], "tesseract", frozenset(words))
+    nonsense = _page([(w[::-1] + "x", confident_nonsense) for w in words], "rapidocr")
+    assert better_reading(first, nonsense).engine == "tesseract"
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OCRFLOW_SECOND_ENGINE", "always")
+    monkeypatch.setenv("OCRFLOW_SECOND_ENGINE_CONFIDENCE", "0.5")
+    settings = EngineSettings()
+    assert settings.second_engine is SecondEngineMode.ALWAYS and settings.second_engine_confidence == 0.5
