@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         first, tess_cpu = timed(lambda: auto.first.recognize(image, languages, dpi))  # noqa: B023
         alignment = Alignment(first.text_orientation or 0, first.skew_degrees or 0.0)
         second, rapid_cpu = timed(lambda: auto.second.recognize(image, languages, dpi, alignment=alignment))  # noqa: B023
-        both = better_reading(first, second)
+        both = better_reading(first, second, auto.first.dictionary(languages))
         chosen = both if auto.needs_second_reading(first) else first
         row = {"variant": variant, "page": name, "tess_conf": first.confidence, "tess_words": first.word_count,
                "triggered": auto.needs_second_reading(first), "auto_engine": chosen.engine,

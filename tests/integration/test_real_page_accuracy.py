@@ -81,3 +81,22 @@ def test_a_speckled_page_is_read_clean_by_the_second_look(page, monkeypatch):
     monkeypatch.setattr(tesseract, "CLEANUP_CONFIDENCE", 0.0)  # no second look
     plain = run_ocr(data, languages=entry["lang"]).text
     assert character_error_rate(truth, plain) > cer + 0.03
+
+
+def test_a_blurred_page_is_read_the_right_way_up():
+    """Too blurred to read as it is, phototest reads as garbage whichever way up, and the garbage upside down
+    scored higher: the cleaned look is taken at every turn tried, and the page reads upright (measured: bag-of-
+    words error 0.00 at radius 1.8; 1.00 upside down before)."""
+    import io
+
+    from PIL import Image, ImageFilter
+
+    from ocrflow.engines.tesseract import TesseractEngine
+
+    entry = MANIFEST["phototest"]
+    truth = (REAL / entry["truth"]).read_text(encoding="utf-8")
+    with Image.open(io.BytesIO((REAL / entry["image"]).read_bytes())) as image:
+        blurred = image.convert("L").filter(ImageFilter.GaussianBlur(1.8))
+    reading = TesseractEngine().recognize(blurred, ["eng"], 200)
+    assert reading.text_orientation == 0
+    assert bag_of_words_error(truth, reading.text) <= BOW_MARGIN, reading.text[:200]

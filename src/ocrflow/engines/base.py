@@ -22,7 +22,6 @@ class RecognizedPage:
     skew_degrees: float | None = None
     warnings: list[PageWarning] = field(default_factory=list)
     engine: str | None = None  # the engine whose reading this is (a combined engine picks one per page)
-    lexicon: frozenset[str] = frozenset()  # its words the engine found in its dictionary (bare, lower case)
 
     @property
     def word_count(self) -> int:

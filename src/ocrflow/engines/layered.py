@@ -3,9 +3,10 @@
 Tesseract reads every page (turn, skew and the orientation retries are its: `engines.tesseract`). A page whose
 reading is weak - mean word confidence below `second_engine_confidence`, or fewer than
 `second_engine_few_words` words - is read again by RapidOCR on the same uprighted image (Tesseract's turn and
-skew; the boxes mapped back onto the page as given). Both readings are scored alike, confidence x letters, with
-words at a quarter that are neither numbers, nor in Tesseract's dictionary, nor read by both engines: a
-recognizer that is confident about nonsense does not win by it. The winner's name is the page's `engine`.
+skew; the boxes mapped back onto the page as given). Both readings are scored alike, confidence x letters of their sure words, with
+words at a quarter that are neither numbers, nor in the languages' word lists (Tesseract's, read from its
+traineddata: `engines.dictionary`), nor read by both engines: a recognizer that is confident about nonsense does
+not win by it. The second reading must score 10 % higher to replace the first. The winner's name is the page's `engine`.
 
 `OCRFLOW_SECOND_ENGINE=off` reads with Tesseract alone and never imports onnxruntime; `always` reads every page
 with both.
@@ -22,14 +23,15 @@ beside Tesseract in 250 MB), `auto` reads with Tesseract alone and `always` fail
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image
 
 from ocrflow.engines.base import RecognizedPage
+from ocrflow.engines.dictionary import Dictionary, bare_word
 from ocrflow.engines.rapid import RapidOcrEngine
 from ocrflow.engines.settings import EngineSettings, SecondEngineMode
-from ocrflow.engines.tesseract import TesseractEngine, bare_word, with_warnings, word_score
+from ocrflow.engines.tesseract import TesseractEngine, with_warnings, word_score
 from ocrflow.imaging.alignment import Alignment
 
 
@@ -71,7 +73,7 @@ class LayeredEngine:
             return first
         alignment = Alignment(first.text_orientation or 0, first.skew_degrees or 0.0)
         second = self.second.recognize(gray, languages, dpi, alignment=alignment)
-        return better_reading(first, second)
+        return better_reading(first, second, self.first.dictionary(languages))
 
 
 def second_engine_installed() -> bool:
@@ -79,10 +81,22 @@ def second_engine_installed() -> bool:
     return importlib.util.find_spec("rapidocr") is not None
 
 
-def better_reading(first: RecognizedPage, second: RecognizedPage) -> RecognizedPage:
-    """The reading that scores higher (`agreement_score`); the first on a tie."""
-    known = first.lexicon | (_words(first) & _words(second))
-    if agreement_score(second, known) > agreement_score(first, known):
+#: a word read with less confidence than this does not count for its reading: on a page of few words, one
+#: detection on a ruled line ("5" at 0.52 under a table's rule) would otherwise outweigh a sure reading
+UNSURE_WORD = 0.6
+#: the second reading replaces the first only when it scores this much higher: a page Tesseract read surely
+#: ("Phone" at 0.96) is not handed over for the same word at 1.0 and what else the detector found
+SWITCH_MARGIN = 1.1
+
+
+def better_reading(first: RecognizedPage, second: RecognizedPage, dictionary: Dictionary) -> RecognizedPage:
+    """The second reading when it scores clearly higher (`plausibility`, by SWITCH_MARGIN), else the first."""
+    both = _words(first) & _words(second)
+
+    def known(word: str) -> bool:
+        return word in both or dictionary.known(word)
+
+    if plausibility(second, known) > SWITCH_MARGIN * plausibility(first, known):
         return with_warnings(second)
     return first
 
@@ -91,8 +105,16 @@ def _words(page: RecognizedPage) -> set[str]:
     return {bare_word(w.text) for block in page.blocks for line in block.lines for w in line.words}
 
 
-def agreement_score(page: RecognizedPage, known: frozenset[str] | set[str]) -> float:
-    """Confidence x letters of the reading's words, those neither in `known` (Tesseract's dictionary words on
-    the page, and words both engines read) nor numbers at a quarter."""
-    return sum(word_score(w.text, w.confidence, w.text.isdigit() or bare_word(w.text) in known)
-               for block in page.blocks for line in block.lines for w in line.words)
+def plausibility(page: RecognizedPage, known: Callable[[str], bool]) -> float:
+    """Confidence x letters of the reading's sure words; a word that is no number, not in the languages'
+    dictionaries and not read by both engines counts a quarter. Both readings are judged by the same words: a
+    recognizer confident about nonsense does not win by it, nor one whose dictionary the other lacks."""
+    return sum(word_score(w.text, w.confidence, _is_number(w.text) or known(bare_word(w.text)))
+               for block in page.blocks for line in block.lines for w in line.words
+               if (w.confidence or 0.0) >= UNSURE_WORD)
+
+
+def _is_number(text: str) -> bool:
+    """An amount, a date, a phone number: digits with their punctuation ("12.50", "04/22/13", "+1-415")."""
+    digits = sum(ch.isdigit() for ch in text)
+    return digits > 0 and digits >= sum(ch.isalpha() for ch in text) * 2

@@ -35,6 +35,7 @@ from tesserocr import PSM, RIL, PyTessBaseAPI
 
 from ocrflow.document import BBox, Block, Line, PageWarning, Point, WarningCode, Word
 from ocrflow.engines.base import RecognizedPage
+from ocrflow.engines.dictionary import Dictionary
 from ocrflow.errors import LanguageNotAvailableError, OcrEngineError
 from ocrflow.geometry import clamp01, union_boxes
 from ocrflow.imaging.alignment import (
@@ -143,6 +144,10 @@ class TesseractEngine:
                 raise OcrEngineError(f"Tesseract could not start for {key}: {exc}") from None
         return cache[key]
 
+    def dictionary(self, languages: Sequence[str]) -> Dictionary:
+        """The word lists of `languages`, read from their traineddata (a reading's words are judged by them)."""
+        return Dictionary(self.tessdata_path, languages)
+
     def _osd(self) -> PyTessBaseAPI | None:
         if not (self.tessdata_path / "osd.traineddata").is_file():
             return None
@@ -171,9 +176,11 @@ class TesseractEngine:
             readings[IDENTITY] = self._read(gray, IDENTITY, languages, dpi)
             best = max(readings.values(), key=lambda r: r.score)
         if (best.page.confidence or 0.0) < CLEANUP_CONFIDENCE:
-            # noise, blur, faint print: the page cleaned (median + Sauvola), read the same way up
-            second = self._read(cleaned(gray, dpi), best.alignment, languages, dpi)
-            best = max(best, second, key=lambda r: r.score)
+            # noise, blur, faint print: the page cleaned (median + Sauvola), read every way up tried so far - a
+            # page too blurred to read gives garbage either way up, and the garbage upside down can outscore it
+            clean = cleaned(gray, dpi)
+            best = max([best, *(self._read(clean, alignment, languages, dpi) for alignment in readings)],
+                       key=lambda r: r.score)
         return with_warnings(best.page)
 
     def _osd_turn(self, image: Image.Image) -> int | None:
@@ -208,12 +215,12 @@ class TesseractEngine:
             api.SetSourceResolution(round(dpi))
         if not api.Recognize():
             raise OcrEngineError("Tesseract failed to recognise the page")
-        blocks, score, lexicon = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
+        blocks, score = _collect_blocks(api, mapping, gray.size, rotated=not alignment.is_identity)
         api.Clear()
         confidences = [w.confidence for b in blocks for ln in b.lines for w in ln.words if w.confidence is not None]
         confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
         page = RecognizedPage(blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
-                              skew_degrees=alignment.skew, engine=self.name, lexicon=lexicon)
+                              skew_degrees=alignment.skew, engine=self.name)
         return _Reading(page, alignment, score)
 
 
@@ -239,7 +246,7 @@ def with_warnings(reading: RecognizedPage) -> RecognizedPage:
         warnings.append(PageWarning(code=WarningCode.LOW_CONFIDENCE,
                                     message=f"mean word confidence {reading.confidence:.2f} is low"))
     return RecognizedPage(reading.blocks, reading.confidence, reading.text_orientation,
-                          reading.skew_degrees, warnings, reading.engine, reading.lexicon)
+                          reading.skew_degrees, warnings, reading.engine)
 
 
 def _confidence(value: float) -> float | None:
@@ -252,15 +259,14 @@ def word_score(text: str, confidence: float | None, in_dictionary: bool) -> floa
 
 
 def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, int],
-                    rotated: bool) -> tuple[list[Block], float, frozenset[str]]:
-    """The page's blocks, the reading's score (see `_Reading`) and its words found in the dictionary."""
+                    rotated: bool) -> tuple[list[Block], float]:
+    """The page's blocks and the reading's score (see `_Reading`)."""
     width, height = size
     blocks: list[dict] = []
     score = 0.0
-    lexicon: set[str] = set()
     iterator = api.GetIterator()
     if iterator is None:
-        return [], score, frozenset()
+        return [], score
     for word in tesserocr.iterate_level(iterator, RIL.WORD):
         try:
             text = (word.GetUTF8Text(RIL.WORD) or "").strip()
@@ -281,22 +287,14 @@ def _collect_blocks(api: PyTessBaseAPI, mapping: BackMapping, size: tuple[int, i
         confidence = _confidence(word.Confidence(RIL.WORD))
         blocks[-1]["lines"][-1]["words"].append(
             Word(text=text, bbox=bbox, polygon=points if rotated else None, confidence=confidence))
-        in_dictionary = word.WordIsFromDictionary()
-        if in_dictionary:
-            lexicon.add(bare_word(text))
-        score += word_score(text, confidence, in_dictionary or text.isdigit())
+        score += word_score(text, confidence, word.WordIsFromDictionary() or text.isdigit())
     result = []
     for block in blocks:
         lines = [_line(raw) for raw in block["lines"] if raw["words"]]
         if lines:
             bbox = union_boxes([ln.bbox for ln in lines])
             result.append(Block(bbox=bbox, confidence=block["confidence"], lines=lines))
-    return result, score, frozenset(lexicon)
-
-
-def bare_word(text: str) -> str:
-    """A word as a dictionary holds it: lower case, without the punctuation around it ("(Sunday," -> "sunday")."""
-    return text.strip(".,;:!?()[]{}\"'“”‘’-").lower()
+    return result, score
 
 
 def _line(raw: dict) -> Line:

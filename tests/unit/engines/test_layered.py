@@ -11,13 +11,27 @@ from ocrflow.engines.layered import LayeredEngine, better_reading
 from ocrflow.engines.settings import EngineSettings, SecondEngineMode
 
 
-def _page(words: list[tuple[str, float]], engine: str, lexicon: frozenset[str] = frozenset()) -> RecognizedPage:
+def _page(words: list[tuple[str, float]], engine: str) -> RecognizedPage:
     box = BBox(x0=0.1, y0=0.1, x1=0.9, y1=0.2)
     line = Line(text=" ".join(t for t, _ in words), bbox=box,
                 words=[Word(text=t, bbox=box, confidence=c) for t, c in words])
     confidence = sum(c for _, c in words) / len(words) if words else None
     return RecognizedPage(blocks=[Block(bbox=box, lines=[line])] if words else [], confidence=confidence,
-                          text_orientation=0, skew_degrees=0.0, engine=engine, lexicon=lexicon)
+                          text_orientation=0, skew_degrees=0.0, engine=engine)
+
+
+class _WordList:
+    """A dictionary of the words given (Tesseract's word lists are tested in test_dictionary.py)."""
+
+    def __init__(self, words) -> None:
+        self.words = {w.lower() for w in words}
+
+    def known(self, word: str) -> bool:
+        return word.lower() in self.words
+
+
+SENTENCE = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "again", "and", "again"]
+WORDS = _WordList([*SENTENCE, "total"])
 
 
 class _Engine:
@@ -29,14 +43,16 @@ class _Engine:
     def check_languages(self, languages) -> None:
         pass
 
+    def dictionary(self, languages) -> _WordList:
+        return WORDS
+
     def recognize(self, image, languages, dpi=None, alignment=None) -> RecognizedPage:
         self.calls += 1
         return self.page
 
 
 WEAK = _page([("Tota1", 0.4), ("RH", 0.5), ("12.3O", 0.3)], "tesseract")
-SENTENCE = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "again", "and", "again"]
-STRONG = _page([(w, 0.95) for w in SENTENCE], "tesseract", frozenset(SENTENCE))
+STRONG = _page([(w, 0.95) for w in SENTENCE], "tesseract")
 SECOND = _page([("Total", 0.98), ("RM", 0.99), ("12.30", 0.97)], "rapidocr")
 IMAGE = Image.new("L", (40, 20), 255)
 
@@ -75,9 +91,30 @@ def test_always_reads_every_page_again_and_keeps_the_better():
 @pytest.mark.parametrize("confident_nonsense", [0.99, 0.9])
 def test_confident_nonsense_loses_to_dictionary_words(confident_nonsense):
     words = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
-    first = _page([(w, 0.8) for w in words], "tesseract", frozenset(words))
+    first = _page([(w, 0.8) for w in words], "tesseract")
     nonsense = _page([(w[::-1] + "x", confident_nonsense) for w in words], "rapidocr")
-    assert better_reading(first, nonsense).engine == "tesseract"
+    assert better_reading(first, nonsense, WORDS).engine == "tesseract"
+
+
+def test_the_second_reading_wins_by_dictionary_words_the_first_engine_did_not_read():
+    """Both readings are judged by the same word list: Tesseract's garbage of a blurred page does not keep its
+    place because RapidOCR's right words were not among Tesseract's own."""
+    garbage = _page([("tbe", 0.7), ("qnick", 0.7), ("hrown", 0.7), ("fcx", 0.7), ("jnmps", 0.7)], "tesseract")
+    right = _page([(w, 0.7) for w in ["the", "quick", "brown", "fox", "jumps"]], "rapidocr")
+    assert better_reading(garbage, right, WORDS).engine == "rapidocr"
+
+
+def test_an_unsure_extra_word_does_not_hand_a_sure_page_over():
+    """The ruled page that reads "Phone": the detector's "5" at 0.52 on a table rule does not count."""
+    first = _page([("Phone", 0.96)], "tesseract")
+    second = _page([("Phone", 1.0), ("5", 0.52)], "rapidocr")
+    assert better_reading(first, second, _WordList(["phone"])).engine == "tesseract"
+
+
+def test_amounts_and_dates_count_as_words():
+    first = _page([("Tota1", 0.9), ("l2.3O", 0.9), ("O4/22/l3", 0.9)], "tesseract")
+    second = _page([("Total", 0.9), ("12.30", 0.9), ("04/22/13", 0.9)], "rapidocr")
+    assert better_reading(first, second, WORDS).engine == "rapidocr"
 
 
 def test_settings_come_from_the_environment(monkeypatch):
