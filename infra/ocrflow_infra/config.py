@@ -8,7 +8,7 @@ from pathlib import Path
 from aws_cdk import App
 from pydantic import BaseModel, Field, model_validator
 
-from ocrflow.providers.base import OcrMode
+from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 from ocrflow_infra.sizes import STEPS
 

@@ -17,9 +17,9 @@ from ocrflow.errors import ProviderNotAvailableError
 from ocrflow.inputs.inspection import InputInfo, inspect_document
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.pdf.searchable import build_searchable_pdf
-from ocrflow.providers.base import OcrMode, OcrRequest
+from ocrflow.providers.base import OcrRequest
 from ocrflow.providers.embedded import EmbeddedProvider
-from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
+from ocrflow.providers.names import DEFAULT_PROVIDER, OcrMode, ProviderName
 from ocrflow.providers.registry import build_provider
 from ocrflow.providers.runner import ProviderOutcome, run_provider
 

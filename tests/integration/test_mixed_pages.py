@@ -14,8 +14,8 @@ from ocrflow.document import TextSource, WarningCode
 from ocrflow.engines.base import RecognizedPage
 from ocrflow.engines.tesseract import TesseractEngine
 from ocrflow.inputs.inspection import inspect_document
-from ocrflow.providers.base import OcrMode
 from ocrflow.providers.embedded import EmbeddedProvider
+from ocrflow.providers.names import OcrMode
 from ocrflow.quality import word_recall
 from ocrflow.service import run_ocr
 from tests.bad_inputs import born_digital_pdf

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from ocrflow.document import BBox, Block, Line, TextSource, Word
 from ocrflow.inputs.inspection import PageInfo, covered_part
 from ocrflow.pdf.mixed_pages import MIXED_IMAGE_COVERAGE, merge_with_own_text
-from ocrflow.providers.base import OcrMode
 from ocrflow.providers.embedded import Reading, how_to_read
+from ocrflow.providers.names import OcrMode
 
 
 def block(*words: tuple[str, float, float]) -> Block:

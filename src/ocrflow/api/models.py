@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from ocrflow.inputs.inspection import MediaType
 from ocrflow.inputs.limits import InputLimits
-from ocrflow.providers.base import OcrMode
-from ocrflow.providers.names import ProviderName
+from ocrflow.providers.names import OcrMode, ProviderName
 from ocrflow.webhooks import DeliveryReport
 from ocrflow.workflow.models import JobStatus
 from ocrflow.workflow.routing import RouteAttempt

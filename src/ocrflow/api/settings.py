@@ -6,7 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocrflow.net.safe_http import UrlPolicy
-from ocrflow.providers.base import OcrMode
+from ocrflow.providers.names import OcrMode
 
 
 class ApiSettings(BaseSettings):

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from ocrflow.cli.stopping import Stopped, stop_signals_unwind
 from ocrflow.errors import OcrflowError
-from ocrflow.providers.base import OcrMode
-from ocrflow.providers.names import DEFAULT_PROVIDER, ProviderName
+from ocrflow.providers.names import DEFAULT_PROVIDER, OcrMode, ProviderName
 from ocrflow.workflow.routing import AUTO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -13,7 +13,7 @@ from ocrflow.cli.inputs import display_name, read_input
 from ocrflow.errors import ConfigError, OcrflowError
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.outputs import write_outputs
-from ocrflow.providers.base import OcrMode
+from ocrflow.providers.names import OcrMode
 from ocrflow.service import OcrOutcome, run_ocr
 
 

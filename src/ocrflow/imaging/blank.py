@@ -46,23 +46,35 @@ def nothing_to_read(image: Image.Image, dpi: float | None) -> PageWarning | None
 
 def ink_pixels(image: Image.Image, dpi: float | None) -> int:
     """How many pixels of a ~WORK_DPI copy of the page differ from its paper by more than its noise could."""
-    return int(ink_mask(image, dpi).sum())
+    pixels = _work_copy(image, dpi)
+    counts = np.bincount(pixels.ravel(), minlength=256)
+    paper, contrast = _paper_and_contrast(counts)
+    lower, upper = max(0, paper - contrast), min(256, paper + contrast + 1)
+    return int(pixels.size - counts[lower:upper].sum())
 
 
 def ink_mask(image: Image.Image, dpi: float | None) -> np.ndarray:
-    """Which pixels of a ~WORK_DPI copy of the page (a boolean array, rows down) differ from its paper by more
-    than its noise could."""
+    """Which pixels of a ~WORK_DPI copy of the page (a boolean array, rows down) are ink, as `ink_pixels`
+    counts them."""
+    pixels = _work_copy(image, dpi)
+    paper, contrast = _paper_and_contrast(np.bincount(pixels.ravel(), minlength=256))
+    return np.abs(pixels.astype(np.int16) - paper) > contrast
+
+
+def _work_copy(image: Image.Image, dpi: float | None) -> np.ndarray:
     gray = image if image.mode == "L" else image.convert("L")
     dpi = dpi or max(gray.size) / _ASSUMED_LONG_SIDE_IN
     factor = max(1, round(dpi / WORK_DPI))
     small = gray.reduce(factor) if factor > 1 else gray
-    pixels = np.asarray(small, dtype=np.uint8)
-    counts = np.bincount(pixels.ravel(), minlength=256)
+    return np.asarray(small, dtype=np.uint8)
+
+
+def _paper_and_contrast(counts: np.ndarray) -> tuple[int, int]:
+    """The paper's grey level (the median pixel) and how far from it a pixel must be to be ink."""
     paper = _median(counts)
     deviations = np.bincount(np.abs(np.arange(256) - paper), weights=counts, minlength=256)
     sigma = 1.4826 * _median(deviations)  # the median absolute deviation, as a standard deviation
-    contrast = max(MIN_INK_CONTRAST, round(NOISE_SIGMAS * sigma))
-    return np.abs(pixels.astype(np.int16) - paper) > contrast
+    return paper, max(MIN_INK_CONTRAST, round(NOISE_SIGMAS * sigma))
 
 
 def _median(counts: np.ndarray) -> int:

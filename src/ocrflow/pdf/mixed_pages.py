@@ -99,16 +99,18 @@ def merge_with_own_text(own_text: Sequence[Block], reading: Sequence[Block]) -> 
 
 def _without(block: Block, own_boxes: Sequence[BBox]) -> Block | None:
     """The block less its words that overlap the page's own words; None when none is left."""
-    lines = []
+    lines, changed = [], False
     for line in block.lines:
         words = [word for word in line.words if not _read_before(word, own_boxes)]
         if len(words) == len(line.words):
             lines.append(line)
-        elif words:
+            continue
+        changed = True
+        if words:
             lines.append(_line_of(line, words))
     if not lines:
         return None
-    if len(lines) == len(block.lines) and all(a is b for a, b in zip(lines, block.lines, strict=True)):
+    if not changed:
         return block
     return block.model_copy(update={"lines": lines, "bbox": union_boxes([line.bbox for line in lines])})
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar
 
 import httpx
@@ -36,15 +35,6 @@ class ProviderLimits(BaseModel):
     seconds_per_page: float = Field(default=2.0, gt=0, description="Expected seconds from sending a part to its "
                                     "answer, per page (sizes the parts of a document too long for one call)")
     cost_unit: str = Field(description="What the provider bills: page, transaction (50 pages), usd, ...")
-
-
-class OcrMode(StrEnum):
-    """Which pages of a PDF are OCRed, named as OCRmyPDF's options are."""
-
-    AUTO = "auto"            # text pages read; scanned pages OCRed; mixed pages (text over a scan) OCRed where
-                             # their text does not cover the scan, keeping that text
-    FORCE = "force"          # every page OCRed from its rendering; the text it carried is set aside
-    SKIP_TEXT = "skip-text"  # a page that carries usable text is never OCRed
 
 
 class OcrRequest(BaseModel):

@@ -25,7 +25,7 @@ from ocrflow.inputs.raster import PageImage, iter_page_images
 from ocrflow.pdf.mixed_pages import MIXED_IMAGE_COVERAGE, merge_with_own_text, scan_not_covered
 from ocrflow.pdf.pdfium_lock import PDFIUM_LOCK
 from ocrflow.pdf.text_extraction import extract_page_blocks
-from ocrflow.providers.base import OcrMode
+from ocrflow.providers.names import OcrMode
 
 ProgressCallback = Callable[[int, int], None]
 

@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocrflow.document import PageWarning
-from ocrflow.providers.base import JobHandle, OcrMode
+from ocrflow.providers.base import JobHandle
+from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.routing import RouteAttempt, RouteEntry
 
 

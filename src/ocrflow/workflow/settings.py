@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ocrflow.providers.base import OcrMode
+from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 
 __all__ = ["MEASURED_EMBEDDED_SECONDS_PER_PAGE", "WorkflowSettings"]

@@ -33,14 +33,13 @@ from ocrflow.inputs.limits import InputLimits
 from ocrflow.providers.base import (
     DocumentPart,
     JobHandle,
-    OcrMode,
     OcrRequest,
     Provider,
     ProviderResult,
     RawResponse,
 )
 from ocrflow.providers.http import with_retries
-from ocrflow.providers.names import ProviderName
+from ocrflow.providers.names import OcrMode, ProviderName
 from ocrflow.providers.registry import build_provider
 from ocrflow.providers.runner import merge_results, part_concurrency
 from ocrflow.providers.settings import ProviderSettings
