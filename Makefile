@@ -30,15 +30,9 @@ LOCAL_LAYER   := build/layer-local
 # pip needs every manylinux tag spelled out for a foreign platform
 LAMBDA_WHEELS := --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 	--implementation cp --python-version 3.12
-# RapidOCR, onnxruntime and OpenCV add ~300 MB: beside the 178 MB core they do not fit Lambda's 250 MB, so the
-# layer leaves them out and OCRFLOW_SECOND_ENGINE=auto reads with Tesseract alone there (engines/layered.py)
-SECOND_ENGINE_TRIM := rapidocr rapidocr-* onnxruntime onnxruntime-* cv2 opencv_python_headless* shapely shapely-* \
-	shapely.libs omegaconf omegaconf-* antlr4 antlr4_python3_runtime-* pyclipper pyclipper-* colorlog colorlog-* \
-	flatbuffers flatbuffers-*
 # the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
 LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* rich rich-* \
-	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests \
-	$(SECOND_ENGINE_TRIM)
+	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
 
 # A Lambda layer at $(1): the ocrflow wheel and its dependencies installed by the interpreter $(2) with pip
 # options $(3), trimmed. pip's output goes to $(1).pip.log and is shown only when it fails.
@@ -56,8 +50,8 @@ endef
 $(STAMP): pyproject.toml
 	@echo "==> setting up: Python packages, then the local stack's tools (~2.5 min on a fresh clone, more if nothing is in the download caches)"
 	@$(PHASE) "creating $(VENV)" $(LOGS)/venv.log -- $(PYTHON) -m venv $(VENV)
-	@$(PHASE) "Python packages into $(VENV): ocrflow[dev,aws,infra] (~90 packages, ~1.5 min)" \
-		$(LOGS)/pip-venv.log -- $(PY) -m pip install --progress-bar off -e '.[dev,aws,infra]'
+	@$(PHASE) "Python packages into $(VENV): ocrflow[dev,aws,infra,second-engine] (~100 packages, ~1.5 min)" \
+		$(LOGS)/pip-venv.log -- $(PY) -m pip install --progress-bar off -e '.[dev,aws,infra,second-engine]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # pdftotext (poppler-utils) is how the tests check what a PDF reader extracts from our searchable PDFs;

@@ -8,6 +8,7 @@ from pathlib import Path
 from aws_cdk import App
 from pydantic import BaseModel, Field, model_validator
 
+from ocrflow.engines.settings import SecondEngineMode
 from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 from ocrflow_infra.sizes import STEPS
@@ -25,6 +26,10 @@ class DeploymentConfig(BaseModel):
     languages: str = "eng"
     ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="Which PDF pages the embedded engine OCRs in jobs "
                               "that name none: auto, force or skip-text (OCRFLOW_OCR_MODE)")
+    second_engine: SecondEngineMode = Field(
+        default=SecondEngineMode.AUTO, description="RapidOCR for the pages Tesseract reads weakly "
+        "(OCRFLOW_SECOND_ENGINE): auto or always deploy its container-image function (Docker builds it at "
+        "deploy); off deploys none")
     uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
     provider_secret_name: str | None = Field(default=None, description="Secrets Manager secret with provider settings")
@@ -59,6 +64,7 @@ class DeploymentConfig(BaseModel):
 
         values = {
             "provider": ctx("provider"), "languages": ctx("languages"), "ocr_mode": ctx("ocrMode"),
+            "second_engine": ctx("secondEngine"),
             "uploads_prefix": ctx("uploadsPrefix"),
             "results_prefix": ctx("resultsPrefix"), "provider_secret_name": ctx("providerSecretName"),
             "layer_dir": ctx("layerDir"), "log_retention_days": ctx("logRetentionDays"),

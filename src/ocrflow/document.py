@@ -108,6 +108,7 @@ class WarningCode(StrEnum):
     TINY_IMAGE = "tiny_image"        # the image is too small to hold text; it was not OCRed
     MIXED_PAGE = "mixed_page"        # the page's own text was kept and its scan OCRed where that text is not
     TEXT_REPLACED = "text_replaced"  # ocr_mode force: the page's own text was set aside for an OCR reading
+    SECOND_ENGINE_FAILED = "second_engine_failed"  # the second engine could not read this weak page: Tesseract's
 
 
 class PageWarning(_Model):

@@ -91,8 +91,10 @@ def test_only_the_uploads_bucket_announces_new_objects(synthesized):
 
 
 def workflow_functions(template) -> dict:
-    """Logical id -> properties of the workflow's functions (process, submit, poll, finalize, fail, notify)."""
-    return {k: v["Properties"] for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
+    """Logical id -> properties of the workflow's steps (process, submit, poll, finalize, fail, notify, ...): its
+    zip functions; the second engine's image function is not a step."""
+    return {k: v["Properties"] for k, v in template.find_resources("AWS::Lambda::Function").items()
+            if "Workflow" in k and v["Properties"].get("PackageType") != "Image"}
 
 
 def function_id(template, step: str) -> str:
@@ -246,7 +248,8 @@ def test_the_process_function_retries_what_the_state_machine_retries():
 
 def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
     template, _ = synthesized
-    functions = {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if "Workflow" in k}
+    functions = {k: v for k, v in template.find_resources("AWS::Lambda::Function").items()
+                 if "Workflow" in k and v["Properties"].get("PackageType") != "Image"}  # the second engine's
     assert len(functions) == 8
     functions |= {k: v for k, v in template.find_resources("AWS::Lambda::Function").items() if k.startswith("Api")}
     assert len(functions) == 9
@@ -254,7 +257,8 @@ def test_functions_are_thin_python_handlers_with_the_core_layer(synthesized):
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Handler"] == "app.handler"
         assert props["TracingConfig"] == {"Mode": "Active"} and len(props["Layers"]) == 1
-    template.resource_count_is("AWS::Logs::LogGroup", 12)  # 9 functions, the two state machines, API access logs
+    # 9 functions, the second engine's, the two state machines, API access logs
+    template.resource_count_is("AWS::Logs::LogGroup", 13)
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
 
@@ -322,8 +326,7 @@ def test_browsers_may_put_uploads_and_get_results_cross_origin(synthesized):
 
 def test_steps_get_the_route_quotas_and_each_providers_secret(synthesized):
     template, _ = synthesized
-    functions = {k: v["Properties"] for k, v in template.find_resources("AWS::Lambda::Function").items()
-                 if "Workflow" in k}
+    functions = workflow_functions(template)
     for props in functions.values():
         env = props["Environment"]["Variables"]
         assert env["OCRFLOW_PROVIDER"] == "auto" and env["OCRFLOW_ROUTE"] == ROUTE and env["OCRFLOW_QUOTAS"] == QUOTAS
@@ -367,3 +370,51 @@ def test_the_process_function_may_remove_a_deleted_jobs_late_upload(synthesized)
     statements = [s for group in json.loads(policy_of(template, "process")) for s in group]
     deletes = [s for s in statements if "s3:DeleteObject*" in json.dumps(s["Action"])]
     assert any("Uploads" in json.dumps(s["Resource"]) and "/uploads/*" in json.dumps(s["Resource"]) for s in deletes)
+
+
+def _policy_of(template, role_fragment: str) -> str:
+    return json.dumps([p["Properties"]["PolicyDocument"]["Statement"]
+                       for p in template.find_resources("AWS::IAM::Policy").values()
+                       if role_fragment in json.dumps(p["Properties"]["Roles"])])
+
+
+def test_the_second_engine_is_a_container_image_function_the_engine_steps_may_invoke(synthesized):
+    """RapidOCR does not fit a zip function (250 MB): its own function, a container image built from the
+    package alone, which the steps that run the embedded engine are told of and may invoke - and no other."""
+    template, out = synthesized
+    images = {k: v["Properties"] for k, v in template.find_resources("AWS::Lambda::Function").items()
+              if v["Properties"].get("PackageType") == "Image"}
+    (second_id,) = images
+    second = images[second_id]
+    assert second["MemorySize"] == 3008 and second["Timeout"] == 60 and second["Architectures"] == ["x86_64"]
+    assert "Layers" not in second and second["TracingConfig"] == {"Mode": "Active"}
+    manifest = json.loads((out / "Ocrflow.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    assert image["source"]["dockerFile"] == "functions/second_engine/Dockerfile"
+    context = out / image["source"]["directory"]
+    staged = sorted(p.name for p in context.iterdir())
+    assert staged == ["README.md", "functions", "pyproject.toml", "src"]  # not the venv, tests or build/
+    assert sorted(p.name for p in (context / "functions").iterdir()) == ["second_engine"]
+    for step in ("process", "submit", "range"):
+        env = workflow_functions(template)[function_id(template, step)]["Environment"]["Variables"]
+        assert env["OCRFLOW_SECOND_ENGINE"] == "auto"
+        assert env["OCRFLOW_SECOND_ENGINE_FUNCTION"] == {"Ref": second_id}
+        assert second_id in _policy_of(template, f"Workflow{step.title()}FunctionServiceRole")
+    for step in ("poll", "finalize", "fail", "notify", "sweep"):
+        assert second_id not in _policy_of(template, f"Workflow{step.title()}FunctionServiceRole")
+
+
+def test_second_engine_off_deploys_no_image(tmp_path):
+    """`-c ocrflow:secondEngine=off` (the local stack: no Docker engine to build the image): no image
+    function, and the steps read with Tesseract alone."""
+    layer = tmp_path / "layer"
+    (layer / "python").mkdir(parents=True)
+    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    app = App(context={**context, "ocrflow:secondEngine": "off", "ocrflow:layerDir": str(layer)},
+              outdir=str(tmp_path / "out"))
+    stack = OcrflowStack(app, "Ocrflow", config=DeploymentConfig.from_context(app))
+    template = Template.from_stack(stack)
+    functions = template.find_resources("AWS::Lambda::Function").values()
+    assert not [f for f in functions if f["Properties"].get("PackageType") == "Image"]
+    process = workflow_functions(template)[function_id(template, "process")]["Environment"]["Variables"]
+    assert process["OCRFLOW_SECOND_ENGINE"] == "off" and "OCRFLOW_SECOND_ENGINE_FUNCTION" not in process

@@ -15,7 +15,8 @@ Distributed Map) run in Standard.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size, Stack
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
@@ -27,10 +28,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ocrflow.engines.settings import SecondEngineMode
 from ocrflow_infra.config import REPO, DeploymentConfig
 from ocrflow_infra.constructs.storage import Storage
 from ocrflow_infra.nag import acknowledge, arn_token
-from ocrflow_infra.sizes import EPHEMERAL_MB, STEPS
+from ocrflow_infra.sizes import EPHEMERAL_MB, SECOND_ENGINE, STEPS
 
 #: errors worth another try, named as the Lambda error types the handlers raise
 TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "Lambda.TooManyRequestsException",
@@ -39,6 +41,9 @@ TRANSIENT = ["ThrottledError", "ProviderUnavailableError", "LedgerBusyError", "L
 #: time-out) or ran out of it (the range is its partial result: nothing finished is done again)
 RANGE_TRANSIENT = [*TRANSIENT, "NotEnoughTimeError", "States.Timeout", "Sandbox.Timedout"]
 
+
+#: the steps that may run the embedded engine (the one-call path, a submission on the route, a fan-out's range)
+ENGINE_STEPS = ("process", "submit", "range")
 
 #: where a waiting job's finished parts are kept (WorkflowSettings.work_prefix; expired by the results lifecycle)
 WORK_PREFIX = "work/"
@@ -60,7 +65,7 @@ class Workflow(Construct):
             "OCRFLOW_SOURCE_URL_ALLOWED_HOSTS": config.source_url_allowed_hosts,
             "OCRFLOW_CALLBACK_ALLOWED_HOSTS": config.callback_allowed_hosts,
             "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages, "OCRFLOW_ROUTE": config.route,
-            "OCRFLOW_OCR_MODE": config.ocr_mode.value,
+            "OCRFLOW_OCR_MODE": config.ocr_mode.value, "OCRFLOW_SECOND_ENGINE": config.second_engine.value,
             "OCRFLOW_QUOTAS": config.quotas, "OCRFLOW_EMBEDDED_FALLBACK": str(config.embedded_fallback).lower(),
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
@@ -84,6 +89,15 @@ class Workflow(Construct):
         acknowledge(self, "L1", "python3.12 is pinned to match the layer's compiled wheels (tesserocr, pikepdf, "
                     "pypdfium2 for cp312); a newer runtime means rebuilding the layer for it.")
         self._grant(storage, config)
+        self.second_engine = None
+        if config.second_engine is not SecondEngineMode.OFF:
+            self.second_engine = self._second_engine(config)
+            for step in ENGINE_STEPS:
+                self.functions[step].add_environment("OCRFLOW_SECOND_ENGINE_FUNCTION",
+                                                     self.second_engine.function_name)
+                self.second_engine.grant_invoke(self.functions[step])
+            acknowledge(self, "IAM5", "The steps that run the embedded engine invoke the second engine's function "
+                        "('<function arn>:*' covers its versions).", [f"Resource::{arn_token(self.second_engine)}:*"])
         self.dead_letters = sqs.Queue(self, "StartDeadLetters", enforce_ssl=True,
                                       encryption=sqs.QueueEncryption.SQS_MANAGED,
                                       retention_period=Duration.days(14))
@@ -135,6 +149,24 @@ class Workflow(Construct):
             ephemeral_storage_size=Size.mebibytes(EPHEMERAL_MB.get(step, 512)),
             tracing=lambda_.Tracing.ACTIVE, log_group=log_group, description=f"ocrflow workflow step: {step}",
         )
+
+    def _second_engine(self, config: DeploymentConfig) -> lambda_.DockerImageFunction:
+        """RapidOCR for weak pages, as a container image: with onnxruntime and OpenCV it is ~350 MB unzipped,
+        over the 250 MB of a zip function (docs/ARCHITECTURE.md). The build context is the package alone."""
+        memory, timeout = SECOND_ENGINE
+        log_group = logs.LogGroup(self, "SecondEngineLogs", retention=retention(config.log_retention_days),
+                                  removal_policy=RemovalPolicy.DESTROY)
+        code = lambda_.DockerImageCode.from_image_asset(
+            str(REPO), file="functions/second_engine/Dockerfile", platform=ecr_assets.Platform.LINUX_AMD64,
+            ignore_mode=IgnoreMode.DOCKER,
+            exclude=["*", "!pyproject.toml", "!README.md", "!src", "!functions/second_engine", "**/__pycache__",
+                     "src/*.egg-info"])
+        return lambda_.DockerImageFunction(
+            self, "SecondEngineFunction", code=code, architecture=lambda_.Architecture.X86_64,
+            memory_size=memory, timeout=Duration.seconds(timeout), tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group, description="ocrflow second engine: RapidOCR reads a page Tesseract read weakly",
+            environment={"OCRFLOW_SECOND_ENGINE_THREADS": "2", "POWERTOOLS_SERVICE_NAME": "ocrflow",
+                         "POWERTOOLS_METRICS_NAMESPACE": "ocrflow"})
 
     def _grant(self, storage: Storage, config: DeploymentConfig) -> None:
         f = self.functions

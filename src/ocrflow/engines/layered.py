@@ -3,10 +3,11 @@
 Tesseract reads every page (turn, skew and the orientation retries are its: `engines.tesseract`). A page whose
 reading is weak - mean word confidence below `second_engine_confidence`, or fewer than
 `second_engine_few_words` words - is read again by RapidOCR on the same uprighted image (Tesseract's turn and
-skew; the boxes mapped back onto the page as given). Both readings are scored alike, confidence x letters of their sure words, with
-words at a quarter that are neither numbers, nor in the languages' word lists (Tesseract's, read from its
-traineddata: `engines.dictionary`), nor read by both engines: a recognizer that is confident about nonsense does
-not win by it. The second reading must score 10 % higher to replace the first. The winner's name is the page's `engine`.
+skew; the boxes mapped back onto the page as given). Both readings are scored alike, confidence x letters of
+their sure words, with words at a quarter that are neither numbers, nor in the languages' word lists
+(Tesseract's, read from its traineddata: `engines.dictionary`), nor read by both engines: a recognizer that is
+confident about nonsense does not win by it. The second reading must score 10 % higher to replace the first.
+The winner's name is the page's `engine`.
 
 `OCRFLOW_SECOND_ENGINE=off` reads with Tesseract alone and never imports onnxruntime; `always` reads every page
 with both.
@@ -16,36 +17,43 @@ the clean pages stay with Tesseract (CPU 1.00x), 1 damaged page in 28 and 4 rece
 bag-of-words error 4.4 % -> 3.7 %, CER 3.5 % -> 3.2 %; receipts' bag-of-words 15.7 % -> 7.9 %. At 0.85 a clean
 typewritten page switches too and the clean pages cost 1.7x: RapidOCR costs ~5x Tesseract's CPU on a page.
 
-Where the `rapidocr` package is not installed (the Lambda layer leaves it out: it does not fit
-beside Tesseract in 250 MB), `auto` reads with Tesseract alone and `always` fails typed on the first page.
+On AWS the Lambda layer leaves RapidOCR out (it does not fit beside Tesseract in 250 MB): the second engine is a
+container-image function of its own (`engines.remote`), named by `OCRFLOW_SECOND_ENGINE_FUNCTION`; when it
+cannot answer, the page keeps Tesseract's reading with the warning `second_engine_failed`. Where the package is
+not installed and no function is named, `auto` reads with Tesseract alone and `always` fails typed on the
+first page.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from PIL import Image
 
+from ocrflow.document import PageWarning, WarningCode
 from ocrflow.engines.base import RecognizedPage
 from ocrflow.engines.dictionary import Dictionary, bare_word
 from ocrflow.engines.rapid import RapidOcrEngine
+from ocrflow.engines.remote import RemoteRapidEngine, SecondEngineUnavailable
 from ocrflow.engines.settings import EngineSettings, SecondEngineMode
 from ocrflow.engines.tesseract import TesseractEngine, with_warnings, word_score
 from ocrflow.imaging.alignment import Alignment
 
+SecondEngine = RapidOcrEngine | RemoteRapidEngine
+
 
 class LayeredEngine:
-    def __init__(self, first: TesseractEngine | None = None, second: RapidOcrEngine | None = None,
+    def __init__(self, first: TesseractEngine | None = None, second: SecondEngine | None = None,
                  settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self.first = first or TesseractEngine()
-        self.second = second or RapidOcrEngine(threads=self.settings.second_engine_threads)
+        self.second = second or default_second_engine(self.settings)
 
     @property
     def enabled(self) -> bool:
-        mode = self.settings.second_engine
-        return mode is SecondEngineMode.ALWAYS or (mode is SecondEngineMode.AUTO and second_engine_installed())
+        return self.settings.second_engine is not SecondEngineMode.OFF and self.second is not None
 
     @property
     def name(self) -> str:
@@ -72,8 +80,25 @@ class LayeredEngine:
         if not self.needs_second_reading(first):
             return first
         alignment = Alignment(first.text_orientation or 0, first.skew_degrees or 0.0)
-        second = self.second.recognize(gray, languages, dpi, alignment=alignment)
+        try:
+            second = self.second.recognize(gray, languages, dpi, alignment=alignment)
+        except SecondEngineUnavailable as exc:  # the function throttled or failed: Tesseract's reading stands
+            warning = PageWarning(code=WarningCode.SECOND_ENGINE_FAILED,
+                                  message=f"read by Tesseract alone: {exc}"[:500])
+            return replace(first, warnings=[*first.warnings, warning])
         return better_reading(first, second, self.first.dictionary(languages))
+
+
+def default_second_engine(settings: EngineSettings) -> SecondEngine | None:
+    """The function named by `OCRFLOW_SECOND_ENGINE_FUNCTION` (on AWS), else RapidOCR in this process where it
+    is installed (or asked for `always`: it then fails typed on the first page), else none."""
+    if settings.second_engine is SecondEngineMode.OFF:
+        return None
+    if settings.second_engine_function:
+        return RemoteRapidEngine(settings.second_engine_function)
+    if second_engine_installed() or settings.second_engine is SecondEngineMode.ALWAYS:
+        return RapidOcrEngine(threads=settings.second_engine_threads)
+    return None
 
 
 def second_engine_installed() -> bool:

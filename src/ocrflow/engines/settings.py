@@ -24,5 +24,8 @@ class EngineSettings(BaseSettings):
         description="auto: a Tesseract reading whose mean word confidence is below this is read again")
     second_engine_few_words: int = Field(
         default=12, ge=0, description="auto: so is one with fewer words than this (receipts, photos, labels)")
+    second_engine_function: str | None = Field(
+        default=None, description="the Lambda function (name or ARN) that reads pages with RapidOCR, where this "
+        "process has no RapidOCR of its own (set by the CDK app on the process and range functions)")
     second_engine_threads: int = Field(
         default=1, gt=0, description="onnxruntime threads per page (the provider already reads pages in parallel)")

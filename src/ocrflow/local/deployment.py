@@ -102,8 +102,10 @@ def deploy(emulator: Emulator, tools: LocalTools, *, provider: str = "auto", rou
     """`cdk deploy` of the Ocrflow stack into the bootstrapped emulator, with the layer built for it; `context`:
     more `-c` settings (e.g. `ocrflow:jobDeadlineSeconds`)."""
     work = tools.work_dir
+    # no second-engine function: its container image needs a Docker engine to build, and the emulator runs zip
+    # functions (the local stack's Lambda functions read with Tesseract and its cleaned look)
     settings = {"ocrflow:layerDir": str(tools.layer_dir.resolve()), "ocrflow:provider": provider,
-                "ocrflow:route": route,
+                "ocrflow:route": route, "ocrflow:secondEngine": "off",
                 **LOCAL_URL_CONTEXT}
     context = {**settings, **(context or {})}
     if provider_secrets:
