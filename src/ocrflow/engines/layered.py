@@ -1,13 +1,13 @@
 """Tesseract first, RapidOCR on the pages it reads weakly; the better reading of a page wins.
 
 Tesseract reads every page (turn, skew and the orientation retries are its: `engines.tesseract`). A page whose
-reading is weak - mean word confidence below `second_engine_confidence`, or fewer than
-`second_engine_few_words` words - is read again by RapidOCR on the same uprighted image (Tesseract's turn and
-skew; the boxes mapped back onto the page as given). Both readings are scored alike, confidence x letters of
-their sure words, with words at a quarter that are neither numbers, nor in the languages' word lists
-(Tesseract's, read from its traineddata: `engines.dictionary`), nor read by both engines: a recognizer that is
-confident about nonsense does not win by it. The second reading must score 10 % higher to replace the first.
-The winner's name is the page's `engine`.
+reading is weak - mean word confidence below `second_engine_confidence`, fewer than `second_engine_few_words`
+words, or at least `second_engine_unsure_share` of its words under 0.6 confidence - is read again by RapidOCR
+on the same uprighted image (Tesseract's turn and skew; the boxes mapped back onto the page as given). Both
+readings are scored alike, confidence x letters of their sure words, with words at a quarter that are neither
+numbers, nor in the languages' word lists (Tesseract's, read from its traineddata: `engines.dictionary`), nor
+read by both engines: a recognizer that is confident about nonsense does not win by it. The second reading must
+score 10 % higher to replace the first. The winner's name is the page's `engine`.
 
 `OCRFLOW_SECOND_ENGINE=off` reads with Tesseract alone and never imports onnxruntime; `always` reads every page
 with both.
@@ -72,7 +72,8 @@ class LayeredEngine:
         if self.settings.second_engine is SecondEngineMode.ALWAYS:
             return True
         return (reading.confidence is None or reading.confidence < self.settings.second_engine_confidence
-                or reading.word_count < self.settings.second_engine_few_words)
+                or reading.word_count < self.settings.second_engine_few_words
+                or unsure_share(reading) >= self.settings.second_engine_unsure_share)
 
     def recognize(self, image: Image.Image, languages: Sequence[str], dpi: float | None = None) -> RecognizedPage:
         gray = image if image.mode == "L" else image.convert("L")
@@ -80,13 +81,31 @@ class LayeredEngine:
         if not self.needs_second_reading(first):
             return first
         alignment = Alignment(first.text_orientation or 0, first.skew_degrees or 0.0)
+        dictionary = self.first.dictionary(languages)
         try:
             second = self.second.recognize(gray, languages, dpi, alignment=alignment)
+            if lines_run_down(second, gray.size):
+                first, second = self._turned_a_quarter(gray, languages, dpi, first, second, dictionary)
         except SecondEngineUnavailable as exc:  # the function throttled or failed: Tesseract's reading stands
             warning = PageWarning(code=WarningCode.SECOND_ENGINE_FAILED,
                                   message=f"read by Tesseract alone: {exc}"[:500])
             return replace(first, warnings=[*first.warnings, warning])
-        return better_reading(first, second, self.first.dictionary(languages))
+        return better_reading(first, second, dictionary)
+
+    def _turned_a_quarter(self, gray: Image.Image, languages: Sequence[str], dpi: float | None,
+                          first: RecognizedPage, second: RecognizedPage,
+                          dictionary: Dictionary) -> tuple[RecognizedPage, RecognizedPage]:
+        """The detector found the lines running down the page Tesseract uprighted: its turn is a quarter off (a
+        receipt photographed sideways, whose short lines fooled the profile). Tesseract reads the page turned
+        a quarter either way; where one of those reads more words it knows, both engines read it that way."""
+        turn = first.text_orientation or 0
+        readings = [self.first.read_at(gray, Alignment((turn + quarter) % 360, 0.0), languages, dpi)
+                    for quarter in (90, 270)]
+        turned = max(readings, key=lambda r: plausibility(r, dictionary.known))
+        if plausibility(turned, dictionary.known) <= plausibility(first, dictionary.known):
+            return first, second
+        alignment = Alignment(turned.text_orientation or 0, turned.skew_degrees or 0.0)
+        return turned, self.second.recognize(gray, languages, dpi, alignment=alignment)
 
 
 def default_second_engine(settings: EngineSettings) -> SecondEngine | None:
@@ -137,6 +156,29 @@ def plausibility(page: RecognizedPage, known: Callable[[str], bool]) -> float:
     return sum(word_score(w.text, w.confidence, _is_number(w.text) or known(bare_word(w.text)))
                for block in page.blocks for line in block.lines for w in line.words
                if (w.confidence or 0.0) >= UNSURE_WORD)
+
+
+def lines_run_down(page: RecognizedPage, size: tuple[int, int]) -> bool:
+    """Whether most of the reading's lines stand taller than wide on the uprighted page (at least three, and
+    twice as many as lie flat): text read at the wrong quarter turn. RapidOCR still reads such lines (it turns a
+    tall crop before recognizing it), but in the order of a page on its side."""
+    width, height = size
+    sideways = (page.text_orientation or 0) % 180 == 90
+    tall = flat = 0
+    for line in (line for block in page.blocks for line in block.lines):
+        across, down = (line.bbox.x1 - line.bbox.x0) * width, (line.bbox.y1 - line.bbox.y0) * height
+        if sideways:
+            across, down = down, across
+        tall += down > 1.5 * across
+        flat += across > 1.5 * down
+    return tall >= 3 and tall > 2 * flat
+
+
+def unsure_share(page: RecognizedPage) -> float:
+    """The share of the reading's words read with less confidence than UNSURE_WORD: a page whose mean confidence
+    looks fair (a receipt at 0.79) can still hold many words the engine doubts."""
+    words = [w for block in page.blocks for line in block.lines for w in line.words]
+    return sum((w.confidence or 0.0) < UNSURE_WORD for w in words) / len(words) if words else 1.0
 
 
 def _is_number(text: str) -> bool:

@@ -70,6 +70,10 @@ def _reader(threads: int) -> Any:
                 "Global.log_level": "error",
                 "Global.return_word_box": True,
                 "Global.use_cls": False,  # pages arrive uprighted (Tesseract found the turn)
+                # the detector reads the page at its size (at most MAX_SIDE) instead of scaling its short side up
+                # to 736 px: a 460 x 1,000 px receipt cost 2.5 CPU-s, now 1.6, its words read as well or better
+                # (4 receipts: bag-of-words error 7.9 % -> 6.8 %; phototest blurred at radius 3: 9.2 % -> 10.0 %)
+                "Det.limit_type": "max", "Det.limit_side_len": MAX_SIDE,
                 "EngineConfig.onnxruntime.intra_op_num_threads": threads,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             })

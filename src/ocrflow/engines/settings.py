@@ -24,6 +24,9 @@ class EngineSettings(BaseSettings):
         description="auto: a Tesseract reading whose mean word confidence is below this is read again")
     second_engine_few_words: int = Field(
         default=12, ge=0, description="auto: so is one with fewer words than this (receipts, photos, labels)")
+    second_engine_unsure_share: float = Field(
+        default=0.12, ge=0, le=1, description="auto: so is one where this share of its words are read with "
+        "confidence under 0.6 (scanned receipts: 0.17-0.23; the clean print and typewritten pages: at most 0.09)")
     second_engine_function: str | None = Field(
         default=None, description="the Lambda function (name or ARN) that reads pages with RapidOCR, where this "
         "process has no RapidOCR of its own (set by the CDK app on the process and range functions)")

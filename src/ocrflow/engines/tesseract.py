@@ -203,6 +203,13 @@ class TesseractEngine:
             return [Alignment((alignment.turn + 180) % 360, alignment.skew)]
         return [Alignment((alignment.turn + found) % 360, alignment.skew)] if found else []
 
+    def read_at(self, image: Image.Image, alignment: Alignment, languages: Sequence[str],
+                dpi: float | None = None) -> RecognizedPage:
+        """One reading of the page uprighted by `alignment`, no other way tried (the layered engine's check of a
+        turn its second engine contradicts)."""
+        gray = image if image.mode == "L" else image.convert("L")
+        return with_warnings(self._read(gray, alignment, languages, dpi).page)
+
     def _read(self, gray: Image.Image, alignment: Alignment, languages: Sequence[str],
               dpi: float | None) -> _Reading:
         uprighted = upright(gray, alignment)

@@ -122,3 +122,60 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("OCRFLOW_SECOND_ENGINE_CONFIDENCE", "0.5")
     settings = EngineSettings()
     assert settings.second_engine is SecondEngineMode.ALWAYS and settings.second_engine_confidence == 0.5
+
+
+def test_a_page_of_fair_mean_confidence_but_many_doubted_words_is_read_again():
+    """A scanned receipt: 0.79 mean confidence, but a fifth of its words under 0.6."""
+    words = [("RM", 0.95), ("TOTAL", 0.93), ("9.00", 0.96), ("CASH", 0.94)] * 4 + [("Ro0und", 0.4)] * 4
+    engine, second = _layered(SecondEngineMode.AUTO, _page(words, "tesseract"))
+    engine.recognize(IMAGE, ["eng"])
+    assert second.calls == 1
+    sure = [(w, 0.95) for w in SENTENCE] + [("bnt", 0.5)]  # one doubted word in thirteen: not weak
+    engine, second = _layered(SecondEngineMode.AUTO, _page(sure, "tesseract"))
+    engine.recognize(IMAGE, ["eng"])
+    assert second.calls == 0
+
+
+def _lines(texts: list[str], engine: str, turn: int, tall: bool) -> RecognizedPage:
+    lines = []
+    for i, text in enumerate(texts):
+        box = (BBox(x0=0.1 + 0.1 * i, y0=0.1, x1=0.15 + 0.1 * i, y1=0.9) if tall
+               else BBox(x0=0.1, y0=0.1 + 0.1 * i, x1=0.9, y1=0.15 + 0.1 * i))
+        lines.append(Line(text=text, bbox=box, words=[Word(text=text, bbox=box, confidence=0.9)]))
+    return RecognizedPage(blocks=[Block(bbox=BBox(x0=0.1, y0=0.1, x1=0.9, y1=0.9), lines=lines)], confidence=0.7,
+                          text_orientation=turn, skew_degrees=0.0, engine=engine)
+
+
+class _TurnableEngine(_Engine):
+    """Tesseract's stand-in: its profile settled on turn 0; read a quarter turned, the page reads well."""
+
+    def __init__(self) -> None:
+        super().__init__("tesseract", _lines(["tbe", "qnick", "hrown"], "tesseract", 0, tall=False))
+        self.turns_read: list[int] = []
+
+    def read_at(self, image, alignment, languages, dpi=None) -> RecognizedPage:
+        self.turns_read.append(alignment.turn)
+        words = SENTENCE[:5] if alignment.turn == 90 else ["fcx", "dcg"]
+        return _lines(words, "tesseract", alignment.turn, tall=False)
+
+
+class _Detector(_Engine):
+    """RapidOCR's stand-in: at Tesseract's wrong turn its lines stand on end; at the right one they lie flat."""
+
+    def recognize(self, image, languages, dpi=None, alignment=None) -> RecognizedPage:
+        self.calls += 1
+        return _lines(SENTENCE[:5], "rapidocr", alignment.turn, tall=alignment.turn == 0)
+
+
+def test_lines_running_down_the_page_send_both_engines_a_quarter_turn_round():
+    first, second = _TurnableEngine(), _Detector("rapidocr", SECOND)
+    engine = LayeredEngine(first, second, EngineSettings(second_engine=SecondEngineMode.AUTO))
+    page = engine.recognize(IMAGE, ["eng"])
+    assert sorted(first.turns_read) == [90, 270] and second.calls == 2
+    assert page.text_orientation == 90 and page.text.split() == SENTENCE[:5]
+
+
+def test_flat_lines_trigger_no_quarter_turn():
+    first, second = _TurnableEngine(), _Engine("rapidocr", _lines(SENTENCE[:5], "rapidocr", 0, tall=False))
+    LayeredEngine(first, second, EngineSettings(second_engine=SecondEngineMode.AUTO)).recognize(IMAGE, ["eng"])
+    assert first.turns_read == [] and second.calls == 1
