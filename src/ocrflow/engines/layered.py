@@ -12,10 +12,11 @@ score 10 % higher to replace the first. The winner's name is the page's `engine`
 `OCRFLOW_SECOND_ENGINE=off` reads with Tesseract alone and never imports onnxruntime; `always` reads every page
 with both.
 
-Measured (bench/second_engine.py; 7 real pages, 28 damaged copies, 8 scanned receipts): at confidence 0.75
-the clean pages stay with Tesseract (CPU 1.00x), 1 damaged page in 28 and 4 receipts in 8 switch; damaged
-bag-of-words error 4.4 % -> 3.7 %, CER 3.5 % -> 3.2 %; receipts' bag-of-words 15.7 % -> 7.9 %. At 0.85 a clean
-typewritten page switches too and the clean pages cost 1.7x: RapidOCR costs ~5x Tesseract's CPU on a page.
+Measured (bench/real_bench.py, 18 real pages and 90 damaged copies, `off` then `auto`; docs/PERFORMANCE.md):
+bag-of-words error on the clean pages 7.5 % -> 4.8 %, the damaged ones 8.7 % -> 5.2 %, the receipts 18.5 % ->
+6.6 %. The pages that are no receipts cost what they did (1.31 -> 1.34 CPU-s); a receipt RapidOCR reads costs
+~1.6 CPU-s more. A confidence trigger at 0.85 instead of the unsure-word share sent a clean typewritten page too
+and cost the clean pages 1.7x.
 
 On AWS the Lambda layer leaves RapidOCR out (it does not fit beside Tesseract in 250 MB): the second engine is a
 container-image function of its own (`engines.remote`), named by `OCRFLOW_SECOND_ENGINE_FUNCTION`; when it
