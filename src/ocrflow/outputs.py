@@ -1,5 +1,6 @@
-"""Writing a job's three outputs - `<stem>.json`, `<stem>.txt`, `<stem>.searchable.pdf` - so that a reader
-never sees half of them: each goes to a temporary name in the same folder first, then all are renamed."""
+"""Writing a job's outputs - `<stem>.json`, `<stem>.txt`, `<stem>.searchable.pdf` by default, `<stem>.hocr` and
+`<stem>.alto.xml` when asked (`ocrflow.formats`) - so that a reader never sees half of them: each goes to a
+temporary name in the same folder first, then all are renamed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ocrflow.formats.kinds import DEFAULT_OUTPUTS, SUFFIXES, OutputKind
 from ocrflow.service import OcrOutcome
 
 
@@ -16,22 +18,32 @@ def _umask() -> int:
     return current
 
 
-def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
-    return {
-        "json": out_dir / f"{stem}.json",
-        "txt": out_dir / f"{stem}.txt",
-        "pdf": out_dir / f"{stem}.searchable.pdf",
-    }
+def output_paths(out_dir: Path, stem: str, kinds: tuple[OutputKind, ...] = DEFAULT_OUTPUTS) -> dict[str, Path]:
+    return {kind.value: out_dir / f"{stem}{SUFFIXES[kind]}" for kind in kinds}
 
 
-def write_outputs(outcome: OcrOutcome, out_dir: Path, stem: str) -> dict[str, Path]:
+def output_bytes(outcome: OcrOutcome, kind: OutputKind) -> bytes:
+    from ocrflow.formats.alto import to_alto
+    from ocrflow.formats.hocr import to_hocr
+
+    match kind:
+        case OutputKind.JSON:
+            return outcome.document.model_dump_json(indent=2, exclude_none=False).encode("utf-8")
+        case OutputKind.TXT:
+            return (outcome.text + "\n").encode("utf-8")
+        case OutputKind.PDF:
+            return outcome.searchable_pdf
+        case OutputKind.HOCR:
+            return to_hocr(outcome.document).encode("utf-8")
+        case OutputKind.ALTO:
+            return to_alto(outcome.document)
+
+
+def write_outputs(outcome: OcrOutcome, out_dir: Path, stem: str,
+                  kinds: tuple[OutputKind, ...] = DEFAULT_OUTPUTS) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = output_paths(out_dir, stem)
-    contents = {
-        "json": outcome.document.model_dump_json(indent=2, exclude_none=False).encode("utf-8"),
-        "txt": (outcome.text + "\n").encode("utf-8"),
-        "pdf": outcome.searchable_pdf,
-    }
+    paths = output_paths(out_dir, stem, kinds)
+    contents = {kind.value: output_bytes(outcome, kind) for kind in kinds}
     temporary: dict[str, Path] = {}
     mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; results get the usual permissions
     try:

@@ -12,10 +12,18 @@ from pathlib import Path
 
 from ocrflow.cli.stopping import Stopped, stop_signals_unwind
 from ocrflow.errors import OcrflowError
+from ocrflow.formats.kinds import OutputKind, parse_outputs
 from ocrflow.providers.names import DEFAULT_PROVIDER, OcrMode, ProviderName
 from ocrflow.workflow.routing import AUTO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _outputs(text: str) -> tuple[OutputKind, ...]:
+    try:
+        return parse_outputs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="which PDF pages are OCRed: auto (scanned pages, and mixed pages where their text does "
                           "not cover the scan; text pages are read), force (every page, from its rendering), "
                           "skip-text (never a page that carries text); default: auto")
+    ocr.add_argument("--outputs", default=os.environ.get("OCRFLOW_OUTPUTS", "json,txt,pdf"), type=_outputs,
+                     metavar="KINDS", help="comma-separated: json, txt, pdf (searchable), hocr, alto (ALTO v4.4 "
+                     "XML); default: json,txt,pdf")
     ocr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     schema = commands.add_parser("schema", help="print the normalized document's JSON Schema (or, with --openapi, "
@@ -91,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
             from ocrflow.cli.ocr import ocr_command
 
             return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
+                               outputs=args.outputs,
                                ocr_mode=args.ocr_mode, progress=not args.quiet, debug=args.debug)
         if args.command == "schema":
             if args.openapi:

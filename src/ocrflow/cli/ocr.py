@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ocrflow.cli.inputs import display_name, read_input
 from ocrflow.errors import ConfigError, OcrflowError
+from ocrflow.formats.kinds import DEFAULT_OUTPUTS, OutputKind
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.outputs import write_outputs
 from ocrflow.providers.names import OcrMode
@@ -47,7 +48,8 @@ def _input_limits() -> InputLimits:
 
 
 def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: str, progress: bool,
-                debug: bool = False, ocr_mode: OcrMode = OcrMode.AUTO) -> int:
+                debug: bool = False, ocr_mode: OcrMode = OcrMode.AUTO,
+                outputs: tuple[OutputKind, ...] = DEFAULT_OUTPUTS) -> int:
     limits = _input_limits()
     failures = 0
     stems: dict[str, Path] = {}
@@ -64,7 +66,7 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
             try:
                 outcome = ocr_one(path, provider=provider, languages=languages, limits=limits, progress=bar,
                                   ocr_mode=ocr_mode)
-                written = write_outputs(outcome, out_dir, stem)
+                written = write_outputs(outcome, out_dir, stem, outputs)
             except OcrflowError as exc:
                 _fail(path, exc.message, exc.code)
                 failures += 1
@@ -80,7 +82,7 @@ def ocr_command(inputs: list[Path], out_dir: Path, *, provider: str, languages: 
                 failures += 1
                 continue
             pages = outcome.document.source.page_count
-            outputs = ", ".join(display_name(written[kind].name) for kind in ("json", "txt", "pdf"))
-            print(f"{display_name(path)} -> {outputs} "
+            names = ", ".join(display_name(file.name) for file in written.values())
+            print(f"{display_name(path)} -> {names} "
                   f"({pages} page{'s' if pages != 1 else ''})")
     return 1 if failures else 0
