@@ -95,7 +95,7 @@ async function ocr(file) {
     method: "POST",
     body: {
       filename: file.name, content_type: type, size: file.size, language: $("language").value,
-      ocr_mode: $("ocr-mode").value,
+      ocr_mode: $("ocr-mode").value, outputs: ["json", "txt", "pdf", "hocr", "alto"],
     },
   });
   setStatus("uploading");
@@ -111,6 +111,8 @@ async function ocr(file) {
   const ocrDocument = result.document ?? (await getJson(result.document_url));
   const images = await pagePictures(file, type, ocrDocument.pages, result.searchable_pdf_url);
   showResult(ocrDocument, images, result.searchable_pdf_url);
+  $("hocr-link").href = result.hocr_url;
+  $("alto-link").href = result.alto_url;
 }
 
 // One picture per page of the document: the picked image itself, or pages drawn by pdf.js.

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from aws_cdk import App
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ocrflow.engines.settings import SecondEngineMode
+from ocrflow.formats.kinds import parse_outputs
 from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 from ocrflow_infra.sizes import STEPS
@@ -30,6 +31,8 @@ class DeploymentConfig(BaseModel):
         default=SecondEngineMode.AUTO, description="RapidOCR for the pages Tesseract reads weakly "
         "(OCRFLOW_SECOND_ENGINE): auto or always deploy its container-image function (Docker builds it at "
         "deploy); off deploys none")
+    outputs: str = Field(default="json,txt,pdf", description="Results of S3-trigger uploads (OCRFLOW_OUTPUTS): "
+                         "json, txt, pdf, hocr, alto; API jobs name their own")
     uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
     provider_secret_name: str | None = Field(default=None, description="Secrets Manager secret with provider settings")
@@ -64,7 +67,7 @@ class DeploymentConfig(BaseModel):
 
         values = {
             "provider": ctx("provider"), "languages": ctx("languages"), "ocr_mode": ctx("ocrMode"),
-            "second_engine": ctx("secondEngine"),
+            "second_engine": ctx("secondEngine"), "outputs": ctx("outputs"),
             "uploads_prefix": ctx("uploadsPrefix"),
             "results_prefix": ctx("resultsPrefix"), "provider_secret_name": ctx("providerSecretName"),
             "layer_dir": ctx("layerDir"), "log_retention_days": ctx("logRetentionDays"),
@@ -90,6 +93,11 @@ class DeploymentConfig(BaseModel):
                          merge_seconds=STEPS["finalize"][1], concurrency=self.range_concurrency,
                          range_seconds=self.range_seconds,
                          fixed_range_pages=self.range_pages)
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, value: str) -> str:
+        return ",".join(parse_outputs(value))
 
     @model_validator(mode="after")
     def _finishes_what_it_accepts(self) -> DeploymentConfig:

@@ -418,3 +418,12 @@ def test_second_engine_off_deploys_no_image(tmp_path):
     assert not [f for f in functions if f["Properties"].get("PackageType") == "Image"]
     process = workflow_functions(template)[function_id(template, "process")]["Environment"]["Variables"]
     assert process["OCRFLOW_SECOND_ENGINE"] == "off" and "OCRFLOW_SECOND_ENGINE_FUNCTION" not in process
+
+
+def test_the_outputs_of_s3_uploads_are_configured_and_checked_at_synth(synthesized):
+    template, _ = synthesized
+    env = workflow_functions(template)[function_id(template, "process")]["Environment"]["Variables"]
+    assert env["OCRFLOW_OUTPUTS"] == "json,txt,pdf"
+    assert DeploymentConfig(outputs="alto, hocr").outputs == "alto,hocr"
+    with pytest.raises(ValueError, match="unknown output docx"):
+        DeploymentConfig(outputs="json,docx")

@@ -66,6 +66,7 @@ class Workflow(Construct):
             "OCRFLOW_CALLBACK_ALLOWED_HOSTS": config.callback_allowed_hosts,
             "OCRFLOW_PROVIDER": config.provider, "OCRFLOW_LANG": config.languages, "OCRFLOW_ROUTE": config.route,
             "OCRFLOW_OCR_MODE": config.ocr_mode.value, "OCRFLOW_SECOND_ENGINE": config.second_engine.value,
+            "OCRFLOW_OUTPUTS": config.outputs,
             "OCRFLOW_QUOTAS": config.quotas, "OCRFLOW_EMBEDDED_FALLBACK": str(config.embedded_fallback).lower(),
             "OCRFLOW_RESULTS_PREFIX": config.results_prefix,
             "OCRFLOW_JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),

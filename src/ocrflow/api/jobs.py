@@ -229,6 +229,10 @@ def job_result(caller: Caller, job_id: str, deps: ApiDeps) -> JobResult:
         result.text_url = None if body is not None else _download_url(results["txt"], deps)
     if "pdf" in results:
         result.searchable_pdf_url = _download_url(results["pdf"], deps)
+    if "hocr" in results:
+        result.hocr_url = _download_url(results["hocr"], deps)
+    if "alto" in results:
+        result.alto_url = _download_url(results["alto"], deps)
     return result
 
 

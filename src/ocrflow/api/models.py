@@ -14,8 +14,8 @@ from ocrflow.webhooks import DeliveryReport
 from ocrflow.workflow.models import JobStatus
 from ocrflow.workflow.routing import RouteAttempt
 
-OutputKind = Literal["json", "txt", "pdf"]
-ALL_OUTPUTS: list[OutputKind] = ["json", "txt", "pdf"]
+OutputKind = Literal["json", "txt", "pdf", "hocr", "alto"]
+ALL_OUTPUTS: list[OutputKind] = ["json", "txt", "pdf"]  # the default: hOCR and ALTO when asked for
 MAX_UPLOAD_BYTES = InputLimits.model_fields["max_bytes"].default
 
 
@@ -35,8 +35,10 @@ class _JobOptions(_Body):
                                      "not cover the scan; text pages are read), `force` (every page, from its "
                                      "rendering), `skip-text` (never a page that carries text). Omitted: the "
                                      "deployment's default, normally `auto`")
-    outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=3,
-                                      json_schema_extra={"uniqueItems": True})
+    outputs: list[OutputKind] = Field(default_factory=lambda: list(ALL_OUTPUTS), min_length=1, max_length=5,
+                                      json_schema_extra={"uniqueItems": True},
+                                      description="Results to write: json (the normalized document), txt, pdf "
+                                      "(searchable), hocr (hOCR 1.2), alto (ALTO v4.4 XML). Default: json, txt, pdf")
     callback_url: str | None = Field(default=None, max_length=2048,
                                      description="https URL that receives the signed job summary when it ends")
 
@@ -138,6 +140,8 @@ class JobResult(BaseModel):
     text: str | None = Field(default=None, description="The plain text, inline when small; else see text_url")
     text_url: str | None = None
     searchable_pdf_url: str | None = None
+    hocr_url: str | None = Field(default=None, description="The hOCR file (document.hocr), when asked for")
+    alto_url: str | None = Field(default=None, description="The ALTO XML file (document.alto.xml), when asked for")
     expires_at: datetime = Field(description="When the links stop working")
 
 

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 
 from ocrflow.document import BBox, Document, Page, Word
 from ocrflow.formats.pixels import page_pixels, pixel_box, xml_text
 
 NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
 SCHEMA_LOCATION = f"{NAMESPACE} http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"
+_PAGES = "\x00pages\x00"  # where the pages go (no XML text can hold a NUL)
 _LANGUAGE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")  # xsd:language
 
 
 def to_alto(document: Document) -> bytes:
+    return b"".join(alto_chunks(document, document.pages))
+
+
+def alto_chunks(document: Document, pages: Iterable[Page]) -> Iterator[bytes]:
+    """The file in pieces, one page at a time: a long document's pages need not all be in memory."""
     ET.register_namespace("", NAMESPACE)
     ET.register_namespace("xsi", "http://www.w3.org/2001/XMLSchema-instance")
     root = ET.Element(_q("alto"), {"{http://www.w3.org/2001/XMLSchema-instance}schemaLocation": SCHEMA_LOCATION})
@@ -39,12 +46,19 @@ def to_alto(document: Document) -> bytes:
     ET.SubElement(software, _q("softwareName")).text = "ocrflow"
     if document.provider.version:
         ET.SubElement(software, _q("softwareVersion")).text = document.provider.version
-    layout = ET.SubElement(root, _q("Layout"))
-    language = _language(document.provider.languages[0] if document.provider.languages else None)
-    for page in document.pages:
-        _page(layout, page, language)
+    ET.SubElement(root, _q("Layout")).text = _PAGES
     ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    start, _, end = ET.tostring(root, encoding="unicode", xml_declaration=True).partition(_PAGES)
+    yield start.encode("utf-8")
+    language = _language(document.provider.languages[0] if document.provider.languages else None)
+    for page in pages:
+        layout = ET.Element(_q("Layout"))
+        _page(layout, page, language)
+        ET.indent(layout, space=" ", level=1)
+        # each Page declares the ALTO namespace again: redundant, and valid
+        yield ("\n  " + "".join(ET.tostring(child, encoding="unicode") for child in layout).rstrip()
+               + "\n ").encode("utf-8")
+    yield (end + "\n").encode("utf-8")
 
 
 def _page(layout: ET.Element, page: Page, language: str | None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 
 from ocrflow.document import BBox, Block, Document, Line, Page, Word
 from ocrflow.formats.pixels import page_pixels, pixel_box, xml_text
@@ -19,11 +20,17 @@ from ocrflow.formats.pixels import page_pixels, pixel_box, xml_text
 XHTML = "http://www.w3.org/1999/xhtml"
 CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf ocrp_lang"
 LINE_CLASSES = {"ocr_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
+_BODY = "\x00pages\x00"  # where the pages go (no XML text can hold a NUL)
 _DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
             '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">')
 
 
 def to_hocr(document: Document) -> str:
+    return "".join(hocr_chunks(document, document.pages))
+
+
+def hocr_chunks(document: Document, pages: Iterable[Page]) -> Iterator[str]:
+    """The file in pieces, one page at a time: a long document's pages need not all be in memory."""
     html = ET.Element("html", {"xmlns": XHTML, "xml:lang": "en", "lang": "en"})
     head = ET.SubElement(html, "head")
     ET.SubElement(head, "title").text = xml_text(document.source.filename or "ocrflow")
@@ -31,14 +38,19 @@ def to_hocr(document: Document) -> str:
     engine = " ".join(filter(None, [document.provider.name, document.provider.engine, document.provider.version]))
     ET.SubElement(head, "meta", {"name": "ocr-system", "content": xml_text(f"ocrflow ({engine})")})
     ET.SubElement(head, "meta", {"name": "ocr-capabilities", "content": CAPABILITIES})
-    ET.SubElement(head, "meta", {"name": "ocr-number-of-pages", "content": str(len(document.pages))})
-    body = ET.SubElement(html, "body")
+    ET.SubElement(head, "meta", {"name": "ocr-number-of-pages", "content": str(document.source.page_count)})
+    ET.SubElement(html, "body").text = _BODY
+    ET.indent(html, space=" ")
+    start, _, end = ET.tostring(html, encoding="unicode").partition(_BODY)
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n' + _DOCTYPE + "\n" + start
     language = document.provider.languages[0] if document.provider.languages else None
     image = xml_text(document.source.filename or "").replace('"', "'")
-    for page in document.pages:
+    for page in pages:
+        body = ET.Element("body")
         _page(body, page, image, language)
-    ET.indent(html, space=" ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _DOCTYPE + "\n" + ET.tostring(html, encoding="unicode") + "\n"
+        ET.indent(body, space=" ", level=1)
+        yield "\n  " + "".join(ET.tostring(child, encoding="unicode") for child in body).rstrip() + "\n "
+    yield end + "\n"
 
 
 def _page(body: ET.Element, page: Page, image: str, language: str | None) -> None:

@@ -29,11 +29,13 @@ from ocrflow.document import (
     Timings,
 )
 from ocrflow.engines.languages import parse_languages
+from ocrflow.formats.alto import alto_chunks
+from ocrflow.formats.hocr import hocr_chunks
 from ocrflow.pdf.searchable import build_searchable_pdf
 from ocrflow.providers.base import DocumentPart
 from ocrflow.providers.runner import concatenate_pdfs, missing_page, sum_credits
 from ocrflow.workflow.models import JobState, PartState
-from ocrflow.workflow.storage import result_keys
+from ocrflow.workflow.storage import CONTENT_TYPES, result_keys
 
 #: where a page list's place is in a document serialized without pages
 _NO_PAGES = '"pages":[]'
@@ -94,6 +96,13 @@ def merge_stored_parts(state: JobState, deps, parts: list[PartState], data: byte
                                             "text/plain; charset=utf-8")
         if "pdf" in wanted:
             results["pdf"] = deps.store.put_file(bucket, keys["pdf"], str(searchable), "application/pdf")
+        for kind, chunks in (("hocr", hocr_chunks), ("alto", alto_chunks)):
+            if kind in wanted:  # streamed from the scratch file, a page at a time
+                path = Path(scratch) / kind
+                with path.open("wb") as file:
+                    for chunk in chunks(document, _reread(pages_json)):
+                        file.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                results[kind] = deps.store.put_file(bucket, keys[kind], str(path), CONTENT_TYPES[kind])
     if collected.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], collected.raw)
     return results, credits

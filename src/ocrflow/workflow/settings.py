@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ocrflow.formats.kinds import parse_outputs
 from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 
@@ -36,6 +37,8 @@ class WorkflowSettings(BaseSettings):
     lang: str = "eng"
     ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="Which PDF pages the embedded engine OCRs in jobs "
                               "that name none (S3-trigger uploads): auto, force or skip-text")
+    outputs: str = Field(default="json,txt,pdf", description="Results of jobs that name none (S3-trigger uploads), "
+                         "comma-separated: json, txt, pdf, hocr, alto")
     job_deadline_seconds: int = Field(default=1800, gt=0, description="Overall limit of one job, polls included")
     progress_seconds: float = Field(default=3.0, ge=0, description="A running job's pages done are written to "
                                     "its record at most this often, and never for its last pages (its end "
@@ -74,3 +77,8 @@ class WorkflowSettings(BaseSettings):
                          range_seconds=self.range_seconds, one_call_seconds=self.one_call_seconds,
                          concurrency=self.range_concurrency, merge_seconds=self.merge_timeout_seconds,
                          fixed_range_pages=self.range_pages)
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, value: str) -> str:
+        return ",".join(parse_outputs(value))

@@ -28,8 +28,10 @@ from ocrflow import errors
 from ocrflow.document import Credits, Page, PageWarning, ProviderInfo, Source
 from ocrflow.engines.languages import parse_languages
 from ocrflow.errors import OcrflowError, ProviderUnavailableError, QuotaExhaustedError
+from ocrflow.formats.kinds import OutputKind
 from ocrflow.inputs.inspection import InputInfo, MediaType, inspect_document
 from ocrflow.inputs.limits import InputLimits
+from ocrflow.outputs import output_bytes
 from ocrflow.providers.base import (
     DocumentPart,
     JobHandle,
@@ -72,7 +74,7 @@ from ocrflow.workflow.routing import (
     parse_route,
 )
 from ocrflow.workflow.settings import WorkflowSettings
-from ocrflow.workflow.storage import ObjectStore, SourceGoneError, result_keys
+from ocrflow.workflow.storage import CONTENT_TYPES, ObjectStore, SourceGoneError, result_keys
 
 
 @dataclass
@@ -125,7 +127,7 @@ def request_from_s3(bucket: str, key: str, version_id: str | None, etag: str | N
         return JobRequest(job_id=job_id, source=source, tenant=tenant, provider=settings.provider,
                           languages=settings.lang, ocr_mode=settings.ocr_mode, api_job=True)
     return JobRequest(job_id=job_id_for(source), source=source, tenant="default", provider=settings.provider,
-                      languages=settings.lang, ocr_mode=settings.ocr_mode)
+                      languages=settings.lang, ocr_mode=settings.ocr_mode, outputs=settings.outputs.split(","))
 
 
 def with_record_options(request: JobRequest, record: dict[str, Any]) -> JobRequest:
@@ -635,6 +637,10 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
                                         "text/plain; charset=utf-8")
     if "pdf" in wanted:
         results["pdf"] = deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf")
+    for kind in ("hocr", "alto"):
+        if kind in wanted:
+            results[kind] = deps.store.put(bucket, keys[kind], output_bytes(outcome, OutputKind(kind)),
+                                           CONTENT_TYPES[kind])
     if merged.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
     return record_success(state, deps, results, merged.credits)

@@ -87,4 +87,9 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 def result_keys(prefix: str, tenant: str, job_id: str) -> dict[str, str]:
     base = f"{prefix}{tenant}/{job_id}/"
     return {"json": base + "document.json", "txt": base + "text.txt", "pdf": base + "searchable.pdf",
-            "raw": base + "provider-raw.json"}
+            "hocr": base + "document.hocr", "alto": base + "document.alto.xml", "raw": base + "provider-raw.json"}
+
+
+#: the content type each result is stored with (what a browser following its download link is told)
+CONTENT_TYPES = {"json": "application/json", "txt": "text/plain; charset=utf-8", "pdf": "application/pdf",
+                 "hocr": "application/xhtml+xml; charset=utf-8", "alto": "application/xml; charset=utf-8"}

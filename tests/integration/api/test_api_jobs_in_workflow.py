@@ -156,3 +156,40 @@ def test_an_api_jobs_ocr_mode_decides_how_its_mixed_page_is_read(api, mode, sour
     assert result["document"]["pages"][0]["text_source"] == source
     assert result["text"].count("ACME") == 1
     assert ("Delivery Contract" in result["text"]) is (source == "mixed")
+
+
+def test_an_api_job_asking_for_hocr_and_alto_gets_both_in_s3_and_as_links(api):
+    """outputs ["hocr", "alto"]: results/{tenant}/{job}/document.hocr and document.alto.xml, the ALTO valid
+    against the schema, the hOCR's words those of the page; the result gives a download link for each."""
+    from lxml import etree
+
+    from ocrflow.formats.hocr import read_hocr
+    from tests.alto_schema import load_alto_schema
+
+    key = api.tenant("acme")
+    body = sample_bytes("notice.jpg")
+    made = api.create_job(key, filename="notice.jpg", content_type="image/jpeg", size=len(body),
+                          outputs=["hocr", "alto"]).body
+    assert made["job"]["outputs"] == ["hocr", "alto"]
+    deps = workflow_deps()
+    request = land(f"uploads/tenants/acme/{made['job']['id']}/notice.jpg", body, deps)
+    started, _, _ = claim_and_reserve(request, "exec-1", deps)
+    summary = finalize(submit(JobState.model_validate_json(started.model_dump_json()), deps), deps)
+    assert set(summary.results) == {"hocr", "alto"}
+    s3 = boto3.client("s3")
+    base = f"results/acme/{request.job_id}/"
+    hocr = s3.get_object(Bucket=RESULTS, Key=base + "document.hocr")
+    alto = s3.get_object(Bucket=RESULTS, Key=base + "document.alto.xml")
+    assert hocr["ContentType"].startswith("application/xhtml+xml") and alto["ContentType"].startswith("application/xml")
+    (page,) = read_hocr(hocr["Body"].read().decode("utf-8"))
+    assert "Safety" in [w.text for w in page.words()]
+    load_alto_schema().assertValid(etree.fromstring(alto["Body"].read()))
+    result = api.call("GET", f"/v1/jobs/{request.job_id}/result", key).body
+    assert "document.hocr" in result["hocr_url"] and "document.alto.xml" in result["alto_url"]
+    assert result["document"] is None and result["searchable_pdf_url"] is None
+
+
+def test_an_unknown_output_is_refused_by_the_api(api):
+    key = api.tenant("acme")
+    refused = api.create_job(key, filename="a.png", content_type="image/png", size=10, outputs=["docx"])
+    assert refused.status == 422

@@ -238,3 +238,41 @@ def test_the_deployments_ocr_mode_reaches_every_range(tables, six_pages, engine_
     assert {page["text_source"] for page in document["pages"]} == sources
     assert document["text"].count("ACME-000042") == PAGES  # each page's stamp, once
     assert len(engine_calls[0]) == (PAGES if mode == "auto" else 0)
+
+
+def test_a_fanned_out_document_gets_its_hocr_and_alto_streamed_page_by_page_as_one_call_writes_them(
+        tables, six_pages):
+    """OCRFLOW_OUTPUTS (S3 uploads) with hocr and alto: the merge writes them from its scratch file one page at
+    a time - the same files, word for word and box for box, as the one-call path writes."""
+    from lxml import etree
+
+    from ocrflow.formats.hocr import read_hocr
+    from tests.alto_schema import load_alto_schema
+
+    outputs = "json,hocr,alto"
+    single_deps = deps_for(tables, Clock(), outputs=outputs)
+    single = run_or_fail(upload(tables, single_deps, "one-x.pdf", six_pages), single_deps)
+    deps = deps_for(tables, Clock(), range_pages=2, outputs=outputs)
+    request = upload(tables, deps, "fanned-x.pdf", six_pages)
+    handed: list[JobState] = []
+    deps.hand_over = handed.append
+    assert process_upload(request, owner_of(request), deps).outcome == "waiting"
+    run_ranges(handed[-1], deps)
+    fanned = finalize(JobState.model_validate_json(handed[-1].model_dump_json()), deps)
+    assert set(fanned.results) == set(single.results) == {"json", "hocr", "alto"}
+
+    def body(summary, kind) -> bytes:
+        return tables[0].get_object(Bucket=RESULTS, Key=summary.results[kind].split("/", 3)[3])["Body"].read()
+
+    fanned_pages, single_pages = (read_hocr(body(s, "hocr").decode("utf-8")) for s in (fanned, single))
+    assert len(fanned_pages) == PAGES
+    assert [[(w.text, w.bbox) for w in p.words()] for p in fanned_pages] == [
+        [(w.text, w.bbox) for w in p.words()] for p in single_pages]
+    assert all(f"{n + 1}" in [w.text for w in p.words()] for n, p in enumerate(fanned_pages))
+    schema = load_alto_schema()
+    for summary in (fanned, single):
+        schema.assertValid(etree.fromstring(body(summary, "alto")))
+    strings = [etree.fromstring(body(s, "alto")).findall(".//{http://www.loc.gov/standards/alto/ns-v4#}String")
+               for s in (fanned, single)]
+    assert [(e.get("CONTENT"), e.get("HPOS")) for e in strings[0]] == [
+        (e.get("CONTENT"), e.get("HPOS")) for e in strings[1]]

@@ -15,8 +15,9 @@ from lxml import etree
 from ocrflow.document import BBox, Block, Document, Line, Page, ProviderInfo, Source, Timings, Word
 from ocrflow.formats.alto import to_alto
 from ocrflow.formats.hocr import read_hocr, to_hocr
-from tests.alto_schema import load_alto_schema
 from ocrflow.formats.pixels import page_pixels, xml_text
+from tests.alto_schema import load_alto_schema
+
 
 @pytest.fixture(scope="module")
 def alto_schema() -> etree.XMLSchema:
