@@ -41,9 +41,14 @@ def output_bytes(outcome: OcrOutcome, kind: OutputKind) -> bytes:
 
 def write_outputs(outcome: OcrOutcome, out_dir: Path, stem: str,
                   kinds: tuple[OutputKind, ...] = DEFAULT_OUTPUTS) -> dict[str, Path]:
+    return write_files(out_dir, stem, {kind: output_bytes(outcome, kind) for kind in kinds})
+
+
+def write_files(out_dir: Path, stem: str, contents: dict[OutputKind, bytes]) -> dict[str, Path]:
+    """Each output as `<stem><suffix>`, all of them or none (temporary names, then renames)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = output_paths(out_dir, stem, kinds)
-    contents = {kind.value: output_bytes(outcome, kind) for kind in kinds}
+    paths = output_paths(out_dir, stem, tuple(contents))
+    contents = {OutputKind(kind).value: data for kind, data in contents.items()}
     temporary: dict[str, Path] = {}
     mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; results get the usual permissions
     try:

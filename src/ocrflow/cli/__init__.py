@@ -48,6 +48,24 @@ def _parser() -> argparse.ArgumentParser:
                      "XML); default: json,txt,pdf")
     ocr.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    submit = commands.add_parser("submit", help="send files to a deployed ocrflow API; writes what `ocr` writes")
+    submit.add_argument("inputs", nargs="+", type=Path, metavar="FILE")
+    submit.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    submit.add_argument("--api", default=os.environ.get("OCRFLOW_API_URL"), metavar="URL",
+                        help="the API's base URL (the stack's ApiUrl output; default: OCRFLOW_API_URL)")
+    submit.add_argument("--key", default=os.environ.get("OCRFLOW_API_KEY"), metavar="KEY",
+                        help="an API key of your tenant (default: OCRFLOW_API_KEY)")
+    submit.add_argument("--outputs", default=os.environ.get("OCRFLOW_OUTPUTS", "json,txt,pdf"), type=_outputs,
+                        metavar="KINDS", help="comma-separated: json, txt, pdf, hocr, alto; default: json,txt,pdf")
+    submit.add_argument("--lang", default=None, help="language code(s), e.g. eng or eng+deu (default: the API's)")
+    submit.add_argument("--provider", default=None, choices=[p.value for p in ProviderName],
+                        help="pin a provider (default: the deployment's route)")
+    submit.add_argument("--ocr-mode", default=None, type=OcrMode, choices=list(OcrMode),
+                        metavar="{auto,force,skip-text}", help="default: the deployment's")
+    submit.add_argument("--concurrency", type=int, default=4, help="files in flight at once (default: 4)")
+    submit.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one file's job")
+    submit.add_argument("--quiet", action="store_true", help="no progress bar")
+
     schema = commands.add_parser("schema", help="print the normalized document's JSON Schema (or, with --openapi, "
                                  "the HTTPS API's OpenAPI document)")
     schema.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead of stdout")
@@ -91,7 +109,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "submit" and not (args.api and args.key):
+        parser.error("submit needs --api URL and --key KEY (or OCRFLOW_API_URL and OCRFLOW_API_KEY)")
     with stop_signals_unwind():
         return _run(args)
 
@@ -104,6 +125,13 @@ def _run(args: argparse.Namespace) -> int:
             return ocr_command(args.inputs, args.output, provider=args.provider, languages=args.lang,
                                outputs=args.outputs,
                                ocr_mode=args.ocr_mode, progress=not args.quiet, debug=args.debug)
+        if args.command == "submit":
+            from ocrflow.cli.submit import submit_command
+
+            return submit_command(args.inputs, args.output, api_url=args.api, api_key=args.key,
+                                  outputs=args.outputs, language=args.lang, provider=args.provider,
+                                  ocr_mode=args.ocr_mode.value if args.ocr_mode else None,
+                                  concurrency=args.concurrency, timeout=args.timeout, progress=not args.quiet)
         if args.command == "schema":
             if args.openapi:
                 from ocrflow.api.app import openapi_document
