@@ -27,9 +27,13 @@ MINISTACK     := ministack==1.5.33
 STACK_VENV    := build/stack-venv
 STACK_STAMP   := $(STACK_VENV)/.installed-1.5.33
 LOCAL_LAYER   := build/layer-local
-# pip needs every manylinux tag spelled out for a foreign platform
-LAMBDA_WHEELS := --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-	--implementation cp --python-version 3.12
+# The layer's processor: `make layer ARCH=arm64` builds build/layer-arm64 from aarch64 wheels, for
+# `cdk deploy -c ocrflow:architecture=arm64` (Graviton). pip needs every manylinux tag spelled out for it.
+ARCH          ?= x86_64
+WHEEL_ARCH    := $(if $(filter arm64 aarch64,$(ARCH)),aarch64,x86_64)
+LAYER_DIR     := $(if $(filter aarch64,$(WHEEL_ARCH)),build/layer-arm64,build/layer)
+LAMBDA_WHEELS := --platform manylinux_2_28_$(WHEEL_ARCH) --platform manylinux_2_17_$(WHEEL_ARCH) \
+	--platform manylinux2014_$(WHEEL_ARCH) --implementation cp --python-version 3.12
 # the runtime ships boto3/botocore; the CLI's console libraries and the fakes' web server are not needed in Lambda
 LAYER_TRIM    := boto3 boto3-* botocore botocore-* s3transfer s3transfer-* pygments pygments-* rich rich-* \
 	markdown_it markdown_it_py-* mdurl mdurl-* werkzeug werkzeug-* bin numpy/*/tests numpy/tests
@@ -96,19 +100,19 @@ schema: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench tools functions
 
-# The Lambda layer: ocrflow and its dependencies as manylinux wheels for the python3.12 runtime (x86_64),
+# The Lambda layer: ocrflow and its dependencies as manylinux wheels for the python3.12 runtime ($(ARCH)),
 # with their bytecode compiled by a CPython 3.12 (the runtime's magic number): /opt is read-only in Lambda, so
 # a layer without .pyc files is compiled again on every cold start (bench/pipeline_figures.py: 1.7-2.0 s vs
 # 0.5-0.7 s per handler). Hash-based .pyc (unchecked): valid whatever time stamps the zip gives the sources.
 # The machine image's pyenv has a 3.12; without one the layer is built without bytecode, with a warning.
 PY312 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin/python3.12)),$(shell command -v python3.12))
 layer: $(STAMP)
-	$(call build_layer,build/layer,$(PY),$(LAMBDA_WHEELS))
+	$(call build_layer,$(LAYER_DIR),$(PY),$(LAMBDA_WHEELS))
 	@if [ -n "$(PY312)" ] && $(PY312) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then \
-		$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -d /opt/python build/layer/python \
+		$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -d /opt/python $(LAYER_DIR)/python \
 			>/dev/null && echo "layer bytecode compiled by $$($(PY312) -V)"; \
 	else echo "WARNING: no CPython 3.12 found (PY312=...): the layer has no bytecode; cold starts compile it"; fi
-	@du -sh build/layer | sed 's/^/layer size (Lambda allows 250 MB unzipped with the function): /'
+	@du -sh $(LAYER_DIR) | sed 's/^/layer ($(WHEEL_ARCH)) size (Lambda allows 250 MB unzipped with the function): /'
 
 synth: $(STAMP)
 	@test -d build/layer/python || $(MAKE) layer

@@ -11,9 +11,10 @@ through the Standard state machine. EventBridge's delivery of S3 events is free.
 
     .venv/bin/python bench/cost_model.py            (make bench runs it after the OCR bench)
 
-Prices: us-east-1 list prices, x86 Lambda, S3 Standard, DynamoDB on-demand, Step Functions Standard, as of
-PRICES_AS_OF. CloudWatch Logs, X-Ray and KMS are left out (a few hundredths of a cent per
-thousand documents at our log volume); API Gateway only matters for API jobs ($3.50 per million requests).
+Prices: us-east-1 list prices, x86 Lambda (and arm64: the same GB-s at its price), S3 Standard, DynamoDB
+on-demand, Step Functions Standard, as of PRICES_AS_OF. CloudWatch Logs, X-Ray and KMS are left out (a few
+hundredths of a cent per thousand documents at our log volume); API Gateway only matters for API jobs ($3.50
+per million requests).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from ocrflow_infra.sizes import STEPS  # noqa: E402 - found through the path abo
 
 PRICES_AS_OF = "2026-11"
 LAMBDA_GB_SECOND = 0.0000166667
+#: Graviton (arm64), 20 % less; priced on the same GB-s: its speed on this code is not measured on real hardware
+LAMBDA_GB_SECOND_ARM64 = 0.0000133334
 LAMBDA_REQUEST = 0.20 / 1e6
 S3_WRITE = 0.005 / 1000      # PUT, COPY, POST, LIST
 S3_READ = 0.0004 / 1000      # GET, HEAD and the rest
@@ -67,10 +70,11 @@ class Usage:
     wru: float = 0.0
     rru: float = 0.0
 
-    def dollars(self) -> dict[str, float]:
+    def dollars(self, architecture: str = "x86_64") -> dict[str, float]:
+        gb_second = LAMBDA_GB_SECOND_ARM64 if architecture == "arm64" else LAMBDA_GB_SECOND
         s3 = sum(n * (S3_WRITE if op in S3_WRITES else S3_READ)
                  for key, n in self.requests.items() for service, op in [key.split(":", 1)] if service == "s3")
-        return {"lambda": self.lambda_calls * LAMBDA_REQUEST + self.gb_seconds * LAMBDA_GB_SECOND,
+        return {"lambda": self.lambda_calls * LAMBDA_REQUEST + self.gb_seconds * gb_second,
                 "step functions": self.transitions * SFN_STANDARD_TRANSITION + self.express_runs * SFN_EXPRESS_REQUEST
                 + math.ceil(self.express_seconds * 10) / 10 * SFN_EXPRESS_MEMORY_GB * SFN_EXPRESS_GB_SECOND, "s3": s3,
                 "dynamodb": self.wru * DYNAMO_WRU + self.rru * DYNAMO_RRU}
@@ -263,7 +267,7 @@ def report(measured: list[tuple[str, Usage]]) -> list[str]:
              "process function; jobs that wait on a provider in the Express loop (billed by duration at 64 MB; "
              "'trans.' 0), the Standard state machine only after its two minutes", ""]
     header = (f"{'document':<42} {'λ calls':>7} {'GB-s':>6} {'trans.':>6} {'S3 w/r':>7} {'DDB WRU/RRU':>11} "
-              f"{'λ $':>7} {'SFN $':>7} {'S3 $':>6} {'DDB $':>6} {'total $':>8}")
+              f"{'λ $':>7} {'SFN $':>7} {'S3 $':>6} {'DDB $':>6} {'total $':>8} {'arm64 $':>8}")
     lines.append(header)
     for label, usage in measured:
         cost = usage.dollars()
@@ -273,7 +277,10 @@ def report(measured: list[tuple[str, Usage]]) -> list[str]:
             f"{label:<42} {usage.lambda_calls:>7} {usage.gb_seconds:>6.2f} {usage.transitions:>6} "
             f"{f'{s3w}/{s3r}':>7} {f'{usage.wru:.0f}/{usage.rru:.1f}':>11} "
             f"{cost['lambda'] * 1000:>7.3f} {cost['step functions'] * 1000:>7.3f} "
-            f"{cost['s3'] * 1000:>6.3f} {cost['dynamodb'] * 1000:>6.3f} {sum(cost.values()) * 1000:>8.3f}")
+            f"{cost['s3'] * 1000:>6.3f} {cost['dynamodb'] * 1000:>6.3f} {sum(cost.values()) * 1000:>8.3f} "
+            f"{sum(usage.dollars('arm64').values()) * 1000:>8.3f}")
+    lines += ["", "arm64 $: the same GB-s at Graviton's price (-c ocrflow:architecture=arm64, make layer ARCH=arm64); "
+              "its speed on this code is not measured on real Graviton hardware, so x86_64 stays the default"]
     for label, usage in measured:
         if label.endswith(", 1 page"):
             lines += ["", f"requests per document ({label}): " + ", ".join(

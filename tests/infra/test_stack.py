@@ -427,3 +427,33 @@ def test_the_outputs_of_s3_uploads_are_configured_and_checked_at_synth(synthesiz
     assert DeploymentConfig(outputs="alto, hocr").outputs == "alto,hocr"
     with pytest.raises(ValueError, match="unknown output docx"):
         DeploymentConfig(outputs="json,docx")
+
+
+def test_arm64_deploys_every_function_and_the_layer_on_graviton(tmp_path):
+    """`-c ocrflow:architecture=arm64`: every function (the second engine's image too) and the layer on arm64,
+    the layer taken from where `make layer ARCH=arm64` builds it; x86_64 stays the default."""
+    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    assert DeploymentConfig.from_context(App(context=context)).layer_path == REPO / "build" / "layer"
+    app = App(context={**context, "ocrflow:architecture": "arm64"}, outdir=str(tmp_path / "out"))
+    config = DeploymentConfig.from_context(app)
+    assert config.layer_path == REPO / "build" / "layer-arm64"
+    layer = tmp_path / "layer-arm64"
+    (layer / "python").mkdir(parents=True)
+    stack = OcrflowStack(app, "Ocrflow", config=config.model_copy(update={"layer_dir": layer}))
+    template = Template.from_stack(stack)
+    functions = template.find_resources("AWS::Lambda::Function")
+    ours = {k: v for k, v in functions.items() if k.startswith(("Workflow", "Api"))}
+    assert len(ours) == 10  # eight steps, the API and the second engine
+    assert all(f["Properties"]["Architectures"] == ["arm64"] for f in ours.values())
+    (core,) = template.find_resources("AWS::Lambda::LayerVersion").values()
+    assert core["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    manifest = json.loads((tmp_path / "out" / "Ocrflow.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    assert image["source"]["platform"] == "linux/arm64"
+
+
+def test_make_layer_arch_arm64_takes_aarch64_wheels():
+    dry = subprocess.run(["make", "-n", "layer", "ARCH=arm64"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert "--platform manylinux_2_28_aarch64" in dry.stdout and "build/layer-arm64" in dry.stdout
+    assert "x86_64" not in dry.stdout.split("pip install", 1)[-1].split("\n", 1)[0]

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ocrflow_infra.config import REPO, DeploymentConfig
 from ocrflow_infra.constructs.storage import Storage
-from ocrflow_infra.constructs.workflow import Workflow, retention
+from ocrflow_infra.constructs.workflow import Workflow, architecture, retention
 from ocrflow_infra.nag import acknowledge, arn_token
 
 STAGE = "prod"
@@ -26,7 +26,7 @@ class Api(Construct):
                        "OCRFLOW_RATE_LIMIT_PER_MINUTE": str(config.key_rate_limit_per_minute),
                        "POWERTOOLS_SERVICE_NAME": "ocrflow-api"}
         self.function = lambda_.Function(
-            self, "Function", runtime=lambda_.Runtime.PYTHON_3_12, architecture=lambda_.Architecture.X86_64,
+            self, "Function", runtime=lambda_.Runtime.PYTHON_3_12, architecture=architecture(config),
             handler="app.handler", code=lambda_.Code.from_asset(str(REPO / "functions" / "api")),
             layers=[workflow.layer], memory_size=512, timeout=Duration.seconds(29), environment=environment,
             tracing=lambda_.Tracing.ACTIVE, description="ocrflow HTTPS API",

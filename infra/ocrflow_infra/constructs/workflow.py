@@ -53,8 +53,8 @@ class Workflow(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
         self.layer = lambda_.LayerVersion(
-            self, "CoreLayer", code=lambda_.Code.from_asset(str(config.layer_dir)),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12], compatible_architectures=[lambda_.Architecture.X86_64],
+            self, "CoreLayer", code=lambda_.Code.from_asset(str(config.layer_path)),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12], compatible_architectures=[architecture(config)],
             description="ocrflow core, its dependencies, libtesseract (tesserocr wheel) and tessdata-fast models",
         )
         self.environment = environment = {
@@ -144,7 +144,7 @@ class Workflow(Construct):
                                   removal_policy=RemovalPolicy.DESTROY)
         return lambda_.Function(
             self, f"{step.title()}Function", runtime=lambda_.Runtime.PYTHON_3_12,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=architecture(config),
             handler="app.handler", code=lambda_.Code.from_asset(str(REPO / "functions" / step)), layers=[self.layer],
             memory_size=memory, timeout=Duration.seconds(timeout), environment=environment,
             ephemeral_storage_size=Size.mebibytes(EPHEMERAL_MB.get(step, 512)),
@@ -158,12 +158,14 @@ class Workflow(Construct):
         log_group = logs.LogGroup(self, "SecondEngineLogs", retention=retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
         code = lambda_.DockerImageCode.from_image_asset(
-            str(REPO), file="functions/second_engine/Dockerfile", platform=ecr_assets.Platform.LINUX_AMD64,
+            str(REPO), file="functions/second_engine/Dockerfile",
+            platform=ecr_assets.Platform.LINUX_ARM64 if config.architecture == "arm64"
+            else ecr_assets.Platform.LINUX_AMD64,
             ignore_mode=IgnoreMode.DOCKER,
             exclude=["*", "!pyproject.toml", "!README.md", "!src", "!functions/second_engine", "**/__pycache__",
                      "src/*.egg-info"])
         return lambda_.DockerImageFunction(
-            self, "SecondEngineFunction", code=code, architecture=lambda_.Architecture.X86_64,
+            self, "SecondEngineFunction", code=code, architecture=architecture(config),
             memory_size=memory, timeout=Duration.seconds(timeout), tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group, description="ocrflow second engine: RapidOCR reads a page Tesseract read weakly",
             environment={"OCRFLOW_SECOND_ENGINE_THREADS": "2", "POWERTOOLS_SERVICE_NAME": "ocrflow",
@@ -334,6 +336,11 @@ class Workflow(Construct):
         move.next(moved)
         done.when(sfn.Condition.boolean_equals("$.job.state.to_standard", True), move)
         return self._machine("QuickStateMachine", done, sfn.StateMachineType.EXPRESS, Duration.minutes(5), config)
+
+
+def architecture(config: DeploymentConfig) -> lambda_.Architecture:
+    """`ocrflow:architecture`: x86_64 (the default) or arm64 (Graviton; the layer from `make layer ARCH=arm64`)."""
+    return lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64
 
 
 def retention(days: int) -> logs.RetentionDays:
