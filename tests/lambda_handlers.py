@@ -1,9 +1,11 @@
-"""Lambda handlers as Lambda calls them: loaded from functions/<name>/app.py, given a Lambda context."""
+"""Lambda handlers as Lambda calls them: loaded from functions/<name>/app.py, given a Lambda context, every AWS
+call they make checked against the function's role as the CDK app synthesizes it (tests/iam.py)."""
 
 import importlib.util
 from dataclasses import dataclass
 
 from tests.conftest import REPO
+from tests.iam import checked
 
 
 @dataclass
@@ -17,8 +19,9 @@ class Context:
         return 60_000
 
 
-def load(step: str):
+def load(step: str, iam: bool = True):
     spec = importlib.util.spec_from_file_location(f"handler_{step}", REPO / "functions" / step / "app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.handler
+    # its AWS calls checked against the function's synthesized role (not in the cost model: it times the calls)
+    return checked(step, module.handler) if iam else module.handler

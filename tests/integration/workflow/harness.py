@@ -22,6 +22,7 @@ from ocrflow.workflow.settings import WorkflowSettings
 from ocrflow.workflow.steps import Deps, Remaining, fail_from_catch, finalize, poll, request_from_s3, submit
 from ocrflow.workflow.storage import ObjectStore
 from tests.aws_resources import JOBS_TABLE, RESULTS, UPLOADS
+from tests.iam import checking
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # in the past: results record real times after it
 
@@ -64,7 +65,8 @@ def run(request: JobRequest, deps: Deps) -> JobSummary:
     the loop propagate: see `run_or_fail`)."""
     handed: list[JobState] = []
     deps.hand_over = handed.append
-    outcome = process_upload(request, owner_of(request), deps)
+    with checking("process"):
+        outcome = process_upload(request, owner_of(request), deps)
     if outcome.outcome != "waiting":
         assert outcome.summary is not None, outcome
         return outcome.summary
@@ -96,7 +98,8 @@ def wait_in_state_machine(state: JobState, deps: Deps, remaining: Remaining | No
             break
         state = submit(state, deps) if state.resubmit else poll(state, deps)
         state = JobState.model_validate_json(state.model_dump_json())
-    return finalize(state, deps)
+    with checking("finalize"):
+        return finalize(state, deps)
 
 
 def run_ranges(state: JobState, deps: Deps, remaining: Remaining | None = None, side_by_side: bool = False) -> None:
@@ -108,8 +111,9 @@ def run_ranges(state: JobState, deps: Deps, remaining: Remaining | None = None, 
     def one(item: dict) -> None:
         for attempt in range(RANGE_ATTEMPTS):
             try:
-                ocr_range(JobState.model_validate_json(state.model_dump_json()), PageRangeItem(**item), deps,
-                          remaining)
+                with checking("range"):  # as the range function: its calls against its role
+                    ocr_range(JobState.model_validate_json(state.model_dump_json()), PageRangeItem(**item), deps,
+                              remaining)
                 return
             except OcrflowError as exc:
                 if type(exc).__name__ not in RANGE_RETRIED or attempt == RANGE_ATTEMPTS - 1:
@@ -131,7 +135,8 @@ def run_or_fail(request: JobRequest, deps: Deps, tries: int = 3, remaining: Rema
     deps.hand_over = handed.append
     for _ in range(tries):
         try:
-            outcome = process_upload(request, owner_of(request), deps, remaining)
+            with checking("process"):
+                outcome = process_upload(request, owner_of(request), deps, remaining)
             break
         except OcrflowError as exc:
             error = exc
