@@ -87,8 +87,8 @@ def _table(name: str) -> str:
 
 
 def _function(name: str) -> str:
-    return name.split(":qualifier")[0] if name.startswith("arn:") else \
-        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    """A function's ARN, from its name or ARN (a qualified ARN stays qualified: roles grant `<arn>:*` too)."""
+    return name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
 def authorizations(call: Call) -> list[tuple[str, str]]:
