@@ -13,8 +13,17 @@ import pytest
 from moto import mock_aws
 
 from ocrflow.workflow.runtime import deps_from_env
-from tests.aws_resources import IDEMPOTENCY_TABLE, JOBS_TABLE, RESULTS, TENANTS_TABLE, UPLOADS, create_buckets
-from tests.aws_resources import create_idempotency_table, create_jobs_table, create_tenants_table
+from tests.aws_resources import (
+    IDEMPOTENCY_TABLE,
+    JOBS_TABLE,
+    RESULTS,
+    TENANTS_TABLE,
+    UPLOADS,
+    create_buckets,
+    create_idempotency_table,
+    create_jobs_table,
+    create_tenants_table,
+)
 from tests.conftest import REPO, sample_bytes
 from tests.iam import Call, UnmappedCall, authorizations, denied, policy_of, recording, template
 from tests.lambda_handlers import Context, load
