@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
@@ -110,6 +111,11 @@ def test_a_document_is_read_and_shown_with_its_word_boxes(page, console_errors, 
 
     href = page.get_attribute("#pdf-link", "href")
     assert href and href.startswith("http")
+    # the page asks for hOCR and ALTO too, and links them: the presigned links of the job's results
+    for link, key in (("#hocr-link", "/document.hocr"), ("#alto-link", "/document.alto.xml")):
+        target = page.get_attribute(link, "href")
+        assert target and target.startswith("http") and key in target, target
+        assert httpx.get(target, timeout=30).status_code == 200
 
     # the job beyond its status: pages, provider, time, cost and the providers routing considered
     expect(page.locator("#job")).to_be_visible()
