@@ -9,7 +9,7 @@ from typing import Protocol
 
 from PIL import Image
 
-from ocrflow.document import Block, PageWarning
+from ocrflow.document import Block, PageWarning, Word
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class RecognizedPage:
     skew_degrees: float | None = None
     warnings: list[PageWarning] = field(default_factory=list)
     engine: str | None = None  # the engine whose reading this is (a combined engine picks one per page)
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for block in self.blocks for line in block.lines for word in line.words]
 
     @property
     def word_count(self) -> int:

@@ -147,7 +147,7 @@ def better_reading(first: RecognizedPage, second: RecognizedPage, dictionary: Di
 
 
 def _words(page: RecognizedPage) -> set[str]:
-    return {bare_word(w.text) for block in page.blocks for line in block.lines for w in line.words}
+    return {bare_word(w.text) for w in page.words}
 
 
 def plausibility(page: RecognizedPage, known: Callable[[str], bool]) -> float:
@@ -155,8 +155,7 @@ def plausibility(page: RecognizedPage, known: Callable[[str], bool]) -> float:
     dictionaries and not read by both engines counts a quarter. Both readings are judged by the same words: a
     recognizer confident about nonsense does not win by it, nor one whose dictionary the other lacks."""
     return sum(word_score(w.text, w.confidence, _is_number(w.text) or known(bare_word(w.text)))
-               for block in page.blocks for line in block.lines for w in line.words
-               if (w.confidence or 0.0) >= UNSURE_WORD)
+               for w in page.words if (w.confidence or 0.0) >= UNSURE_WORD)
 
 
 def lines_run_down(page: RecognizedPage, size: tuple[int, int]) -> bool:
@@ -178,7 +177,7 @@ def lines_run_down(page: RecognizedPage, size: tuple[int, int]) -> bool:
 def unsure_share(page: RecognizedPage) -> float:
     """The share of the reading's words read with less confidence than UNSURE_WORD: a page whose mean confidence
     looks fair (a receipt at 0.79) can still hold many words the engine doubts."""
-    words = [w for block in page.blocks for line in block.lines for w in line.words]
+    words = page.words
     return sum((w.confidence or 0.0) < UNSURE_WORD for w in words) / len(words) if words else 1.0
 
 

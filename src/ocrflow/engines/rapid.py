@@ -105,10 +105,7 @@ class RapidOcrEngine:
         mapping = back_mapping(image, uprighted, alignment)
         # RapidOCR shrinks a page to MAX_SIDE before reading it: shrunk here, from grey, the full-size colour
         # copies (3 bytes a pixel, twice) are never made - 1.3 GB peak RSS on an 800-dpi page otherwise
-        scale = min(1.0, MAX_SIDE / max(uprighted.size))
-        small = uprighted if scale == 1.0 else uprighted.resize(
-            (max(1, round(uprighted.width * scale)), max(1, round(uprighted.height * scale))),
-            Image.Resampling.BILINEAR, reducing_gap=2.0)
+        small, scale = shrunk(uprighted)
         grey = np.asarray(small if small.mode == "L" else small.convert("L"))
         reader = _reader(self.threads)
         with _RUN_LOCK:
@@ -160,6 +157,15 @@ class RapidOcrEngine:
         confidence = round(sum(confidences) / len(confidences), 4) if confidences else None
         return RecognizedPage(blocks=blocks, confidence=confidence, text_orientation=alignment.turn,
                               skew_degrees=alignment.skew, engine=self.name)
+
+
+def shrunk(image: Image.Image) -> tuple[Image.Image, float]:
+    """`image` with its longest side at most MAX_SIDE (what RapidOCR reads), and the scale it was shrunk by."""
+    scale = min(1.0, MAX_SIDE / max(image.size))
+    if scale == 1.0:
+        return image, scale
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0), scale
 
 
 def _union_rect(rects: Sequence[Rect]) -> Rect:

@@ -22,12 +22,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ocrflow.document import Block
 from ocrflow.engines.base import RecognizedPage
+from ocrflow.engines.rapid import IDENTITY, RapidOcrEngine, shrunk
 from ocrflow.errors import OcrEngineError
 from ocrflow.imaging.alignment import Alignment
-
-UPRIGHT = Alignment(0, 0.0)
-#: the longest side the page is sent at: RapidOCR reads it at this size anyway (`rapid.MAX_SIDE`)
-MAX_SIDE = 2000
 
 
 class SecondEngineUnavailable(OcrEngineError):
@@ -62,11 +59,8 @@ class SecondReading(BaseModel):
 
 def request_for(image: Image.Image, languages: Sequence[str], dpi: float | None,
                 alignment: Alignment) -> SecondReadingRequest:
-    grey = image if image.mode == "L" else image.convert("L")
-    scale = min(1.0, MAX_SIDE / max(grey.size))
-    if scale < 1.0:
-        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
-                           Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # sent no larger than RapidOCR reads it (rapid.MAX_SIDE): the same reading, a smaller payload
+    grey, scale = shrunk(image if image.mode == "L" else image.convert("L"))
     buffer = io.BytesIO()
     grey.save(buffer, "PNG", optimize=False, compress_level=6)
     return SecondReadingRequest(image_png=base64.b64encode(buffer.getvalue()).decode("ascii"),
@@ -76,7 +70,6 @@ def request_for(image: Image.Image, languages: Sequence[str], dpi: float | None,
 
 def read_page(request: SecondReadingRequest) -> SecondReading:
     """The function's one call: RapidOCR's reading of the page sent (`functions/second_engine/app.py`)."""
-    from ocrflow.engines.rapid import RapidOcrEngine
     from ocrflow.engines.settings import EngineSettings
 
     engine = RapidOcrEngine(threads=EngineSettings().second_engine_threads)
@@ -107,7 +100,7 @@ class RemoteRapidEngine:
         return self._client
 
     def recognize(self, image: Image.Image, languages: Sequence[str], dpi: float | None = None,
-                  alignment: Alignment = UPRIGHT) -> RecognizedPage:
+                  alignment: Alignment = IDENTITY) -> RecognizedPage:
         payload = request_for(image, languages, dpi, alignment).model_dump_json()
         try:
             answer = self._lambda().invoke(FunctionName=self.function_name, InvocationType="RequestResponse",

@@ -11,7 +11,7 @@ the page as given. A correction never makes a reading worse than the page read a
   when it was turned or skewed more than a few degrees and still reads badly, the page as it is; the better
   reading wins;
 - a reading whose mean confidence stays below 0.85 gets a look at the page cleaned (median filter + Sauvola
-  binarization, `imaging.cleanup`), read the same way up; the better reading wins.
+  binarization, `imaging.cleanup`), read every way up tried so far; the better reading wins.
 
 Readings are compared by their words' confidence times their letters, dictionary words counting fully and
 other strings a quarter: text read upside down or sideways comes out as confident-looking non-words ("asnydo>"

@@ -23,10 +23,10 @@ _LANGUAGE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")  # xsd:language
 
 
 def to_alto(document: Document) -> bytes:
-    return b"".join(alto_chunks(document, document.pages))
+    return "".join(alto_chunks(document, document.pages)).encode("utf-8")
 
 
-def alto_chunks(document: Document, pages: Iterable[Page]) -> Iterator[bytes]:
+def alto_chunks(document: Document, pages: Iterable[Page]) -> Iterator[str]:
     """The file in pieces, one page at a time: a long document's pages need not all be in memory."""
     ET.register_namespace("", NAMESPACE)
     ET.register_namespace("xsi", "http://www.w3.org/2001/XMLSchema-instance")
@@ -49,16 +49,15 @@ def alto_chunks(document: Document, pages: Iterable[Page]) -> Iterator[bytes]:
     ET.SubElement(root, _q("Layout")).text = _PAGES
     ET.indent(root, space=" ")
     start, _, end = ET.tostring(root, encoding="unicode", xml_declaration=True).partition(_PAGES)
-    yield start.encode("utf-8")
+    yield start
     language = _language(document.provider.languages[0] if document.provider.languages else None)
     for page in pages:
         layout = ET.Element(_q("Layout"))
         _page(layout, page, language)
         ET.indent(layout, space=" ", level=1)
         # each Page declares the ALTO namespace again: redundant, and valid
-        yield ("\n  " + "".join(ET.tostring(child, encoding="unicode") for child in layout).rstrip()
-               + "\n ").encode("utf-8")
-    yield (end + "\n").encode("utf-8")
+        yield "\n  " + "".join(ET.tostring(child, encoding="unicode") for child in layout).rstrip() + "\n "
+    yield end + "\n"
 
 
 def _page(layout: ET.Element, page: Page, language: str | None) -> None:

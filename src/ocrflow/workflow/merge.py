@@ -90,18 +90,17 @@ def merge_stored_parts(state: JobState, deps, parts: list[PartState], data: byte
         if "json" in wanted:
             whole = Path(scratch) / "document.json"
             _splice_pages(document.model_dump_json(), pages_json, whole)
-            results["json"] = deps.store.put_file(bucket, keys["json"], str(whole), "application/json")
+            results["json"] = deps.store.put_file(bucket, keys["json"], str(whole), CONTENT_TYPES["json"])
         if "txt" in wanted:
             results["txt"] = deps.store.put(bucket, keys["txt"], (document.text + "\n").encode(),
-                                            "text/plain; charset=utf-8")
+                                            CONTENT_TYPES["txt"])
         if "pdf" in wanted:
-            results["pdf"] = deps.store.put_file(bucket, keys["pdf"], str(searchable), "application/pdf")
+            results["pdf"] = deps.store.put_file(bucket, keys["pdf"], str(searchable), CONTENT_TYPES["pdf"])
         for kind, chunks in (("hocr", hocr_chunks), ("alto", alto_chunks)):
             if kind in wanted:  # streamed from the scratch file, a page at a time
                 path = Path(scratch) / kind
-                with path.open("wb") as file:
-                    for chunk in chunks(document, _reread(pages_json)):
-                        file.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                with path.open("w", encoding="utf-8") as file:
+                    file.writelines(chunks(document, _reread(pages_json)))
                 results[kind] = deps.store.put_file(bucket, keys[kind], str(path), CONTENT_TYPES[kind])
     if collected.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], collected.raw)

@@ -629,15 +629,10 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
     keys = result_keys(deps.settings.results_prefix, request.tenant, request.job_id)
     wanted = set(request.outputs)
     results = {}
-    if "json" in wanted:
+    if "json" in wanted:  # compact in S3 (the CLI's file is indented)
         results["json"] = deps.store.put(bucket, keys["json"], outcome.document.model_dump_json().encode(),
-                                         "application/json")
-    if "txt" in wanted:
-        results["txt"] = deps.store.put(bucket, keys["txt"], (outcome.text + "\n").encode(),
-                                        "text/plain; charset=utf-8")
-    if "pdf" in wanted:
-        results["pdf"] = deps.store.put(bucket, keys["pdf"], outcome.searchable_pdf, "application/pdf")
-    for kind in ("hocr", "alto"):
+                                         CONTENT_TYPES["json"])
+    for kind in ("txt", "pdf", "hocr", "alto"):
         if kind in wanted:
             results[kind] = deps.store.put(bucket, keys[kind], output_bytes(outcome, OutputKind(kind)),
                                            CONTENT_TYPES[kind])
