@@ -89,3 +89,28 @@ def test_a_call_outside_the_role_is_denied():
 def test_a_call_with_no_iam_mapping_fails_loudly():
     with pytest.raises(UnmappedCall, match="ec2:RunInstances"):
         authorizations(Call("ec2", "RunInstances", {}))
+
+
+def test_a_presigned_url_is_checked_as_the_request_it_signs():
+    """S3 authorizes a presigned PUT, when it is used, with the role that signed it: the API's."""
+    environ = {"OCRFLOW_UPLOADS_BUCKET": UPLOADS, "OCRFLOW_RESULTS_BUCKET": RESULTS}
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    with recording() as calls:
+        s3.generate_presigned_url("put_object", Params={"Bucket": UPLOADS, "Key": "uploads/tenants/t/j/a.pdf"})
+        s3.generate_presigned_url("get_object", Params={"Bucket": RESULTS, "Key": "results/t/j/document.json"})
+    assert [(c.service, c.operation) for c in calls] == [("s3", "PutObject"), ("s3", "GetObject")]
+    assert denied("api", calls, policy_of("api", environ)) == []
+    # the sweeper signs nothing: a URL it signed would be refused when used
+    assert len(denied("sweep", calls, policy_of("sweep", environ))) == 2
+
+
+def test_a_secret_s_arn_pattern_is_matched_as_iam_matches_it():
+    """`secret:ocrflow/pdfmage-??????`: `?` is one character (the suffix Secrets Manager adds), nothing else is
+    a pattern - a secret by name or by its full ARN is allowed, another secret is not."""
+    role = policy_of("process", {})
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ocrflow/pdfmage"
+    read = lambda secret: Call("secretsmanager", "GetSecretValue", {"SecretId": secret})  # noqa: E731
+    assert denied("process", [read("ocrflow/pdfmage"), read(f"{arn}-AbC1eF")], role) == []
+    assert denied("process", [read(f"{arn}-AbC1eFx")], role)  # seven characters
+    assert denied("process", [read("ocrflow/pdfmagex")], role)
+    assert denied("process", [read("ocrflow/adobe")], role)  # the deployment routes no job to Adobe

@@ -43,8 +43,12 @@ class Emulator:
     """Start with `with Emulator(python, log) as emulator:`; everything it spawned (Lambda workers included)
     is stopped on exit. AWS clients reach it through `client()` or, in other processes, `client_env()`."""
 
-    def __init__(self, python: Path, log_path: Path, port: int | None = None, ready_seconds: float = 90.0) -> None:
+    def __init__(self, python: Path, log_path: Path, port: int | None = None, ready_seconds: float = 90.0,
+                 environment: dict[str, str] | None = None) -> None:
         self.python, self.log_path = python, log_path
+        #: more variables for the emulator's process, which its Lambda workers inherit (the end-to-end tests
+        #: record the functions' AWS calls that way)
+        self.environment = dict(environment or {})
         self.port = port or free_port()
         self.ready_seconds = ready_seconds
         #: the emulator's temporary files: it unpacks every Lambda worker's code and layer (~250 MB) under
@@ -85,6 +89,7 @@ class Emulator:
                "LOG_LEVEL": "INFO", "MINISTACK_ACCOUNT_ID": ACCOUNT, "TMPDIR": str(self.temp_dir.resolve())}
         for leaked in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PYTHONPATH", "VIRTUAL_ENV"):
             env.pop(leaked, None)
+        env.update(self.environment)
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our pinned interpreter, fixed arguments
                 [str(self.python), "-m", "ministack"], stdout=log, stderr=subprocess.STDOUT,

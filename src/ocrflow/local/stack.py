@@ -34,6 +34,9 @@ class LocalStack:
     fake_options: dict[ProviderName, dict[str, Any]] = field(default_factory=dict)
     #: `-c` settings of every deploy of this stack (e.g. a small `ocrflow:rangePages` for the tests)
     context: dict[str, str] = field(default_factory=dict)
+    #: told before each redeploy (`before_deploy(stack)`) and after each deploy (`deployed(stack)`): the
+    #: end-to-end tests check the functions' AWS calls against the roles of the deployment they ran in
+    watchers: list[Any] = field(default_factory=list)
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
@@ -65,6 +68,9 @@ class LocalStack:
         """Deploy the stack as `cdk deploy -c ocrflow:provider=... -c ocrflow:route=...`: jobs go to `provider`,
         or (`auto`) down `route` with the embedded engine last; each REST provider's fake is started here and
         its settings stored as that provider's secret. `context`: more `-c` settings."""
+        if self.deployment is not None:
+            for watcher in self.watchers:
+                watcher.before_deploy(self)
         self.stop_fakes()
         names = [entry.provider for entry in candidates(provider, None, parse_route(route), embedded_fallback=True)]
         for name in names:
@@ -73,6 +79,8 @@ class LocalStack:
         secrets = {name.value: self._secret(name, fake) for name, fake in self.fakes.items()}
         self.deployment = deploy(self.emulator, self.tools, provider=provider, route=route, provider_secrets=secrets,
                                  context={**self.context, **(context or {})})
+        for watcher in self.watchers:
+            watcher.deployed(self)
 
     def stop_fakes(self) -> None:
         for fake in self.fakes.values():
@@ -113,13 +121,17 @@ def _access_log_to(path: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def local_stack(provider: str = AUTO, route: str = "", tools: LocalTools | None = None,
                 fake_options: dict[ProviderName, dict[str, Any]] | None = None,
-                context: dict[str, str] | None = None) -> Iterator[LocalStack]:
+                context: dict[str, str] | None = None, emulator_environment: dict[str, str] | None = None,
+                watchers: list[Any] | None = None) -> Iterator[LocalStack]:
+    """`emulator_environment`: more variables for the emulator and its Lambda workers; `watchers`: see
+    `LocalStack.watchers`."""
     tools = tools or LocalTools.from_env()
     tools.check()
     with _access_log_to(tools.work_dir / "fakes.log"), \
-            Emulator(tools.emulator_python, tools.work_dir / "emulator.log") as emulator:
+            Emulator(tools.emulator_python, tools.work_dir / "emulator.log",
+                     environment=emulator_environment) as emulator:
         stack = LocalStack(emulator=emulator, tools=tools, fake_options=dict(fake_options or {}),
-                           context=dict(context or {}))
+                           context=dict(context or {}), watchers=list(watchers or []))
         try:
             bootstrap(emulator, tools)
             stack.redeploy(provider, route)
