@@ -268,7 +268,8 @@ def policy_of(step: str, environ: dict[str, str] | None = None, resources: dict 
 
 
 def denied(step: str, calls: list[Call], role: IAMPolicy | None = None, account: str = ACCOUNT) -> list[str]:
-    """The calls the step's role would not allow, as 'action on resource (service:Operation)'."""
+    """The calls the role would not allow, as 'action on resource (service:Operation)': the step's synthesized
+    role unless `role` is given (then `step` only names the function)."""
     role = role or policy_of(step)
     return [f"{action} on {resource} ({call.service}:{call.operation})" for call in calls
             for action, resource in authorizations(call, account)
