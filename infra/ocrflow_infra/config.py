@@ -10,7 +10,7 @@ from aws_cdk import App
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ocrflow.engines.settings import SecondEngineMode
-from ocrflow.formats.kinds import parse_outputs
+from ocrflow.formats.kinds import DEFAULT_OUTPUTS_SETTING, parse_outputs
 from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 from ocrflow_infra.sizes import STEPS
@@ -32,8 +32,8 @@ class DeploymentConfig(BaseModel):
         default=SecondEngineMode.AUTO, description="RapidOCR for the pages Tesseract reads weakly "
         "(OCRFLOW_SECOND_ENGINE): auto or always deploy its container-image function (Docker builds it at "
         "deploy); off deploys none")
-    outputs: str = Field(default="json,txt,pdf", description="Results of S3-trigger uploads (OCRFLOW_OUTPUTS): "
-                         "json, txt, pdf, hocr, alto; API jobs name their own")
+    outputs: str = Field(default=DEFAULT_OUTPUTS_SETTING, description="Results of S3-trigger uploads "
+                         "(OCRFLOW_OUTPUTS): json, txt, pdf, hocr, alto; API jobs name their own")
     uploads_prefix: str = "uploads/"
     results_prefix: str = "results/"
     provider_secret_name: str | None = Field(default=None, description="Secrets Manager secret with provider settings")

@@ -32,8 +32,8 @@ from ocrflow.cli.inputs import read_input
 from ocrflow.errors import OcrflowError
 from ocrflow.inputs.inspection import sniff_media_type
 from ocrflow.inputs.limits import InputLimits
+from ocrflow.workflow.models import ENDED
 
-ENDED = ("succeeded", "failed")
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
@@ -116,7 +116,7 @@ class OcrflowClient:
             view = self.job(job_id)
             if on_progress:
                 on_progress(view)
-            if view.status.value in ENDED:
+            if view.status in ENDED:
                 return view
             if time.monotonic() >= deadline:
                 raise ApiError(f"the job {job_id} is still {view.status.value} after {timeout:.0f} s", "timeout")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from ocrflow.formats.kinds import DEFAULT_OUTPUTS
 from ocrflow.inputs.inspection import MediaType
 from ocrflow.inputs.limits import InputLimits
 from ocrflow.providers.names import OcrMode, ProviderName
@@ -15,7 +16,7 @@ from ocrflow.workflow.models import JobStatus
 from ocrflow.workflow.routing import RouteAttempt
 
 OutputKind = Literal["json", "txt", "pdf", "hocr", "alto"]
-ALL_OUTPUTS: list[OutputKind] = ["json", "txt", "pdf"]  # the default: hOCR and ALTO when asked for
+ALL_OUTPUTS: list[OutputKind] = [kind.value for kind in DEFAULT_OUTPUTS]  # hOCR and ALTO when asked for
 MAX_UPLOAD_BYTES = InputLimits.model_fields["max_bytes"].default
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ocrflow.cli.stopping import Stopped, stop_signals_unwind
 from ocrflow.errors import OcrflowError
-from ocrflow.formats.kinds import OutputKind, parse_outputs
+from ocrflow.formats.kinds import DEFAULT_OUTPUTS_SETTING, OutputKind, parse_outputs
 from ocrflow.providers.names import DEFAULT_PROVIDER, OcrMode, ProviderName
 from ocrflow.workflow.routing import AUTO
 
@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="which PDF pages are OCRed: auto (scanned pages, and mixed pages where their text does "
                           "not cover the scan; text pages are read), force (every page, from its rendering), "
                           "skip-text (never a page that carries text); default: auto")
-    ocr.add_argument("--outputs", default=os.environ.get("OCRFLOW_OUTPUTS", "json,txt,pdf"), type=_outputs,
+    ocr.add_argument("--outputs", default=os.environ.get("OCRFLOW_OUTPUTS", DEFAULT_OUTPUTS_SETTING), type=_outputs,
                      metavar="KINDS", help="comma-separated: json, txt, pdf (searchable), hocr, alto (ALTO v4.4 "
                      "XML); default: json,txt,pdf")
     ocr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="the API's base URL (the stack's ApiUrl output; default: OCRFLOW_API_URL)")
     submit.add_argument("--key", default=os.environ.get("OCRFLOW_API_KEY"), metavar="KEY",
                         help="an API key of your tenant (default: OCRFLOW_API_KEY)")
-    submit.add_argument("--outputs", default=os.environ.get("OCRFLOW_OUTPUTS", "json,txt,pdf"), type=_outputs,
+    submit.add_argument("--outputs", default=os.environ.get("OCRFLOW_OUTPUTS", DEFAULT_OUTPUTS_SETTING), type=_outputs,
                         metavar="KINDS", help="comma-separated: json, txt, pdf, hocr, alto; default: json,txt,pdf")
     submit.add_argument("--lang", default=None, help="language code(s), e.g. eng or eng+deu (default: the API's)")
     submit.add_argument("--provider", default=None, choices=[p.value for p in ProviderName],

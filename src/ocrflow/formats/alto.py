@@ -13,8 +13,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 
-from ocrflow.document import BBox, Document, Page, Word
-from ocrflow.formats.pixels import page_pixels, pixel_box, xml_text
+from ocrflow.document import BBox, Document, Page
+from ocrflow.formats.pixels import line_words, page_pixels, pixel_box, xml_text
 
 NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
 SCHEMA_LOCATION = f"{NAMESPACE} http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"
@@ -76,7 +76,7 @@ def _page(layout: ET.Element, page: Page, language: str | None) -> None:
         for ln, line in enumerate(block.lines, 1):
             text_line = ET.SubElement(text_block, _q("TextLine"),
                                       {"ID": f"line_{n}_{b}_{ln}", **_position(line.bbox, width, height)})
-            words = line.words or [Word(text=line.text, bbox=line.bbox, confidence=line.confidence)]
+            words = line_words(line)
             for w, word in enumerate(words, 1):
                 if w > 1:
                     ET.SubElement(text_line, _q("SP"))

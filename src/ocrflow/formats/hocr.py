@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 
 from ocrflow.document import BBox, Block, Document, Line, Page, Word
-from ocrflow.formats.pixels import page_pixels, pixel_box, xml_text
+from ocrflow.formats.pixels import line_words, page_pixels, pixel_box, xml_text
 
 XHTML = "http://www.w3.org/1999/xhtml"
 CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf ocrp_lang"
@@ -68,7 +68,7 @@ def _page(body: ET.Element, page: Page, image: str, language: str | None) -> Non
         for ln, line in enumerate(block.lines, 1):
             span = ET.SubElement(paragraph, "span", {"class": "ocr_line", "id": f"line_{n}_{b}_{ln}",
                                                      **_title(line.bbox, width, height)})
-            words = line.words or [Word(text=line.text, bbox=line.bbox, confidence=line.confidence)]
+            words = line_words(line)
             for w, word in enumerate(words, 1):
                 if w > 1:
                     (span[-1]).tail = " "

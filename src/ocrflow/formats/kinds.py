@@ -14,6 +14,8 @@ class OutputKind(StrEnum):
 
 
 DEFAULT_OUTPUTS = (OutputKind.JSON, OutputKind.TXT, OutputKind.PDF)
+#: the same, as OCRFLOW_OUTPUTS, `--outputs` and `ocrflow:outputs` spell it
+DEFAULT_OUTPUTS_SETTING = ",".join(DEFAULT_OUTPUTS)
 SUFFIXES = {OutputKind.JSON: ".json", OutputKind.TXT: ".txt", OutputKind.PDF: ".searchable.pdf",
             OutputKind.HOCR: ".hocr", OutputKind.ALTO: ".alto.xml"}
 

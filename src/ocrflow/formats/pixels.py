@@ -1,11 +1,11 @@
-"""Where the formats put boxes: the page's pixel space, and the text an XML file can hold."""
+"""What the formats share: the page's pixel space for boxes, the words of a line, the text XML can hold."""
 
 
 from __future__ import annotations
 
 import re
 
-from ocrflow.document import BBox, Page
+from ocrflow.document import BBox, Line, Page, Word
 
 #: characters XML 1.0 cannot hold (controls but tab and line breaks, surrogates, U+FFFE/U+FFFF)
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -15,6 +15,11 @@ def xml_text(text: str) -> str:
     """`text` without the characters an XML file cannot hold (a provider's stray control code), its carriage
     returns as line feeds (what an XML reader makes of them anyway)."""
     return _NOT_XML.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def line_words(line: Line) -> list[Word]:
+    """The words a line is written as: its own, or the whole line as one word (a provider that gave lines only)."""
+    return line.words or [Word(text=line.text, bbox=line.bbox, confidence=line.confidence)]
 
 
 def page_pixels(page: Page) -> tuple[int, int, float]:

@@ -13,6 +13,7 @@ import httpx
 
 from ocrflow.api.tenants import TenantExistsError
 from ocrflow.local.stack import LocalStack, local_stack
+from ocrflow.workflow.models import ENDED
 from ocrflow.workflow.routing import AUTO
 
 TEST_TENANT = "local"
@@ -70,7 +71,7 @@ def wait_for_job(api: httpx.Client, job_id: str, timeout: float) -> dict[str, An
     """GET /v1/jobs/{id} until the job has ended; the last answer (still running when `timeout` ran out)."""
     deadline = time.monotonic() + timeout
     job = api.get(f"/v1/jobs/{job_id}").json()
-    while job["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+    while job["status"] not in ENDED and time.monotonic() < deadline:
         time.sleep(0.5)
         job = api.get(f"/v1/jobs/{job_id}").json()
     return job

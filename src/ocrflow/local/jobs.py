@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ocrflow.local.stack import LocalStack
+from ocrflow.workflow.models import ENDED
 from ocrflow.workflow.storage import parse_s3_uri
-
-FINAL = ("succeeded", "failed")
 
 
 @dataclass
@@ -31,7 +30,7 @@ class TrackedUpload:
 
     @property
     def done(self) -> bool:
-        return self.status in FINAL
+        return self.status in ENDED
 
 
 def upload(stack: LocalStack, name: str, body: bytes, folder: str = "demo/") -> TrackedUpload:

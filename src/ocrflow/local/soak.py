@@ -23,7 +23,7 @@ from ocrflow.local.api import api_key_for
 from ocrflow.local.jobs import records_by_key
 from ocrflow.local.stack import LocalStack
 from ocrflow.samples import PARAGRAPHS, PageSpec, render_page
-from ocrflow.workflow.models import api_upload_key
+from ocrflow.workflow.models import ENDED, api_upload_key
 
 SOAK_TENANT = "soak"
 NOT_A_DOCUMENT = b"<!DOCTYPE html><html><body>this is a web page, not a scan</body></html>"
@@ -149,7 +149,7 @@ def run_soak(stack: LocalStack, count: int, timeout: float = 900.0, uploaders: i
     last_end = started
     for doc in documents:
         record = records.get(doc.key)
-        if record is None or record.get("status") not in ("succeeded", "failed"):
+        if record is None or record.get("status") not in ENDED:
             report.unfinished.append(doc.key)
             continue
         report.outcomes["succeeded" if record["status"] == "succeeded" else record["error"]["code"]] += 1
@@ -184,7 +184,7 @@ def _follow(stack: LocalStack, documents: list[SoakDocument], timeout: float) ->
     deadline = time.monotonic() + timeout
     while True:
         found = {key: record for key, record in records_by_key(stack).items() if key in wanted}
-        ended = sum(1 for record in found.values() if record.get("status") in ("succeeded", "failed"))
+        ended = sum(1 for record in found.values() if record.get("status") in ENDED)
         if ended == len(wanted) or time.monotonic() > deadline:
             return found
         time.sleep(1.0)

@@ -68,6 +68,10 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+#: the statuses a job ends in: it changes no more (a record's plain string is found in it too)
+ENDED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED})
+
+
 class JobRequest(BaseModel):
     """The workflow's input."""
 

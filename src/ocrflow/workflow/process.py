@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ocrflow.errors import LedgerBusyError, OcrflowError, ProviderUnavailableError, ThrottledError
-from ocrflow.workflow.models import JobRequest, JobState, JobSummary
+from ocrflow.workflow.models import ENDED, JobRequest, JobState, JobSummary
 from ocrflow.workflow.steps import (
     Deps,
     Held,
@@ -135,7 +135,7 @@ def fail_after_retries(request: JobRequest, owner: str, error_type: str | None, 
     `internal_error` - give its credits back and ask for its webhook. A job this event never claimed (another
     event's, or none) or that has ended already is left alone (None)."""
     record = deps.jobs.get(request.job_id)
-    if record is None or record.get("status") in ("succeeded", "failed"):
+    if record is None or record.get("status") in ENDED:
         return None
     if record.get("status") != "awaiting_upload" and record.get("execution") != owner:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ocrflow.formats.kinds import parse_outputs
+from ocrflow.formats.kinds import DEFAULT_OUTPUTS_SETTING, parse_outputs
 from ocrflow.providers.names import OcrMode
 from ocrflow.workflow.page_ranges import MEASURED_EMBEDDED_SECONDS_PER_PAGE, RangePlan
 
@@ -37,8 +37,8 @@ class WorkflowSettings(BaseSettings):
     lang: str = "eng"
     ocr_mode: OcrMode = Field(default=OcrMode.AUTO, description="Which PDF pages the embedded engine OCRs in jobs "
                               "that name none (S3-trigger uploads): auto, force or skip-text")
-    outputs: str = Field(default="json,txt,pdf", description="Results of jobs that name none (S3-trigger uploads), "
-                         "comma-separated: json, txt, pdf, hocr, alto")
+    outputs: str = Field(default=DEFAULT_OUTPUTS_SETTING, description="Results of jobs that name none (S3-trigger "
+                         "uploads), comma-separated: json, txt, pdf, hocr, alto")
     job_deadline_seconds: int = Field(default=1800, gt=0, description="Overall limit of one job, polls included")
     progress_seconds: float = Field(default=3.0, ge=0, description="A running job's pages done are written to "
                                     "its record at most this often, and never for its last pages (its end "

@@ -629,13 +629,11 @@ def finish(state: JobState, deps: Deps, loaded: list[tuple[ProviderResult, dict[
     keys = result_keys(deps.settings.results_prefix, request.tenant, request.job_id)
     wanted = set(request.outputs)
     results = {}
-    if "json" in wanted:  # compact in S3 (the CLI's file is indented)
-        results["json"] = deps.store.put(bucket, keys["json"], outcome.document.model_dump_json().encode(),
-                                         CONTENT_TYPES["json"])
-    for kind in ("txt", "pdf", "hocr", "alto"):
-        if kind in wanted:
-            results[kind] = deps.store.put(bucket, keys[kind], output_bytes(outcome, OutputKind(kind)),
-                                           CONTENT_TYPES[kind])
+    for kind in OutputKind:
+        if kind in wanted:  # the JSON compact in S3 (the CLI's file is indented)
+            data = (outcome.document.model_dump_json().encode() if kind is OutputKind.JSON
+                    else output_bytes(outcome, kind))
+            results[kind.value] = deps.store.put(bucket, keys[kind], data, CONTENT_TYPES[kind])
     if merged.raw:
         results["raw"] = deps.store.put_json(bucket, keys["raw"], [r.model_dump(mode="json") for r in merged.raw])
     return record_success(state, deps, results, merged.credits)
